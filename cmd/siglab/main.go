@@ -1,0 +1,128 @@
+// Command siglab runs sigpool's binaries and kernel-SCTP tests where the
+// kernel has SCTP: in a qemu VM booting a Debian kernel (software emulation
+// by default), or natively when the host kernel has SCTP.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigpool/sigpool/internal/lab"
+)
+
+func main() {
+	if lab.IsGuestInit() {
+		lab.GuestInit() // never returns
+	}
+	os.Exit(execute())
+}
+
+func execute() int {
+	var (
+		kvm     bool
+		native  bool
+		vm      bool
+		memory  int
+		cpus    int
+		timeout time.Duration
+		status  int
+	)
+	newLab := func() (*lab.Lab, error) {
+		src, err := lab.FindRepo(".")
+		if err != nil {
+			return nil, err
+		}
+		l := lab.NewLab(src)
+		l.KVM, l.Memory, l.CPUs, l.Timeout = kvm, memory, cpus, timeout
+		if native && vm {
+			return nil, fmt.Errorf("--native and --vm exclude each other")
+		}
+		if native || vm {
+			l.Native = &native
+		}
+		return l, nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	root := &cobra.Command{
+		Use:           "siglab",
+		Short:         "Run sigpool's programs and kernel-SCTP tests in the lab VM",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.BoolVar(&kvm, "kvm", false, "use KVM instead of software emulation (opt-in: KVM guests hang on some hosts)")
+	pf.BoolVar(&native, "native", false, "run on the host even if its kernel seems to lack SCTP")
+	pf.BoolVar(&vm, "vm", false, "run in the VM even if the host kernel has SCTP")
+	pf.IntVar(&memory, "memory", 2048, "VM memory in MiB")
+	pf.IntVar(&cpus, "cpus", 2, "VM CPUs")
+	pf.DurationVar(&timeout, "timeout", 25*time.Minute, "stop the VM after this long")
+
+	root.AddCommand(&cobra.Command{
+		Use:   "run -- CMD [ARGS...]",
+		Short: "Run a command in the VM with the project's binaries on PATH",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := newLab()
+			if err != nil {
+				return err
+			}
+			status, err = l.Run(ctx, args)
+			return err
+		},
+	}, &cobra.Command{
+		Use:   "test PKG... [-- TESTFLAGS...]",
+		Short: "Compile the packages' tests (tag lab) and run them in one VM boot",
+		Long: "Compiles each package's tests with go test -c -tags lab and runs them one after another in a single VM boot,\n" +
+			"streaming their output. Flags after -- go to every test binary, e.g. -- -test.run '^TestLab' -test.v.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := newLab()
+			if err != nil {
+				return err
+			}
+			pkgs, testArgs := args, []string(nil)
+			if n := cmd.ArgsLenAtDash(); n >= 0 {
+				pkgs, testArgs = args[:n], args[n:]
+			}
+			status, err = l.Test(ctx, pkgs, testArgs)
+			return err
+		},
+	}, &cobra.Command{
+		Use:   "shell",
+		Short: "Open an interactive shell in the VM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := newLab()
+			if err != nil {
+				return err
+			}
+			status, err = l.Shell(ctx)
+			return err
+		},
+	}, &cobra.Command{
+		Use:   "setup",
+		Short: "Install and fetch what the lab needs (qemu, a Debian kernel, busybox), once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := lab.EnsureAssets(ctx, os.Stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("lab assets ready in %s: kernel %s, qemu %s\n", a.CacheDir, a.KernelVersion, a.Qemu)
+			return nil
+		},
+	})
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "siglab:", err)
+		return 2
+	}
+	return status
+}
