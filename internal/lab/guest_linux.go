@@ -85,6 +85,7 @@ func guestMain() int {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 		}
 		code := 0
+		stepStart := time.Now()
 		if err := cmd.Run(); err != nil {
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
@@ -99,6 +100,13 @@ func guestMain() int {
 		}
 		if code != 0 && status == 0 {
 			status = code
+		}
+		if !spec.Interactive {
+			verdict := "ok  "
+			if code != 0 {
+				verdict = "FAIL"
+			}
+			fmt.Printf("%s\t%s\t%.3fs (in the lab VM, kernel %s, exit status %d)\n", verdict, st.Name, time.Since(stepStart).Seconds(), kernelRelease(), code)
 		}
 		if spec.ExitFile != "" {
 			line := fmt.Sprintf("%s %d\n", st.Name, code)

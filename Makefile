@@ -1,0 +1,56 @@
+# sigpool — build, test and demo. `make test` and `make demo` install what
+# they need (apt-get as root on Debian/Ubuntu) and say what to install
+# elsewhere.
+
+GO      ?= go
+SIGLAB  := bin/siglab
+# Packages with kernel-SCTP tests: files *_lab_test.go built with tag "lab".
+LAB_PKGS = $(shell grep -rl --include='*_lab_test.go' '^//go:build lab' . | xargs -r -n1 dirname | sort -u)
+LAB_TEST_FLAGS ?= -test.run '^(TestLab|ExampleLab)' -test.v -test.timeout 20m
+
+.PHONY: all build check-go setup vet unit lab-test test demo bench fuzz clean
+
+all: build
+
+check-go:
+	@command -v $(GO) >/dev/null || { echo "make: Go is missing: install Go 1.26 or newer (https://go.dev/dl) and put it on PATH"; exit 1; }
+
+build: check-go
+	$(GO) build ./...
+
+# siglab is rebuilt every time: it is cheap and must match the tree.
+$(SIGLAB): check-go FORCE
+	@mkdir -p bin
+	$(GO) build -o $(SIGLAB) ./cmd/siglab
+FORCE:
+
+# Installs qemu (apt-get) and caches a Debian kernel and busybox, once.
+setup: $(SIGLAB)
+	$(SIGLAB) setup
+
+vet: check-go
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags lab ./...
+
+unit: check-go
+	$(GO) test -race -count=1 ./...
+
+# Every kernel-SCTP test, in one lab VM boot (natively where the host kernel
+# has SCTP).
+lab-test: setup
+	$(SIGLAB) test $(LAB_PKGS) -- $(LAB_TEST_FLAGS)
+
+test: vet unit lab-test
+
+# The live multihoming failover demonstration, in the lab VM.
+demo: setup
+	$(SIGLAB) demo
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(SIGLAB) test $(LAB_PKGS) -- -test.run '^$$' -test.bench 'Lab' -test.benchmem
+
+clean:
+	rm -rf bin .labwork
