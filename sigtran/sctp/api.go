@@ -302,7 +302,10 @@ func Profile(name string) (Tuning, error) {
 	return Tuning{}, fmt.Errorf("sctp: unknown tuning profile %q (known: telecom, rfc)", name)
 }
 
-// Bounds are the worst-case failure-detection times a tuning implies.
+// Bounds are the worst-case failure-detection times a tuning implies, for
+// the Linux kernel with potentially-failed handling (threshold 0) as this
+// package configures it. See Tuning.Bounds (tuning.go) for the model and
+// TUNING.md for the figures of both profiles.
 type Bounds struct {
 	// PathSwitch is the longest time from a path failure to the first
 	// retransmission on an alternate path while data is flowing: one T3-rtx
@@ -310,28 +313,22 @@ type Bounds struct {
 	// moves traffic after the first expiry).
 	PathSwitch time.Duration
 	// PathDown is the longest time for a path carrying data to be declared
-	// inactive: Path.Max.Retrans+1 consecutive expiries at RTO.Max.
+	// inactive: the first T3-rtx expiry moves it to potentially-failed,
+	// after which only heartbeats (sent every RTO, without HB.interval)
+	// probe it until Path.Max.Retrans is exceeded.
 	PathDown time.Duration
-	// PathDownIdle is the same for an idle path, probed by heartbeats.
+	// PathDownIdle is the same for an idle path, probed by heartbeats: an
+	// unanswered heartbeat counts as an error only when the next one is
+	// sent, so Path.Max.Retrans+2 heartbeat intervals.
 	PathDownIdle time.Duration
 	// PeerDead is the longest time to declare an association lost when the
 	// peer goes silent while data is flowing: Association.Max.Retrans+1
 	// expiries at RTO.Max.
 	PeerDead time.Duration
 	// PeerDeadIdle is the same for an idle association: the heartbeats of
-	// one path alone must exhaust Association.Max.Retrans.
+	// one path alone must exhaust Association.Max.Retrans
+	// (Association.Max.Retrans+2 heartbeat intervals).
 	PeerDeadIdle time.Duration
-}
-
-// Bounds computes the failure-detection bounds of t.
-func (t Tuning) Bounds() Bounds {
-	return Bounds{
-		PathSwitch:   t.RTOMax,
-		PathDown:     time.Duration(t.PathMaxRetrans+1) * t.RTOMax,
-		PathDownIdle: time.Duration(t.PathMaxRetrans+1) * (t.HeartbeatInterval + t.RTOMax),
-		PeerDead:     time.Duration(t.AssocMaxRetrans+1) * t.RTOMax,
-		PeerDeadIdle: time.Duration(t.AssocMaxRetrans+1) * (t.HeartbeatInterval + t.RTOMax),
-	}
 }
 
 // Config configures an endpoint (a listener or a dialer).
