@@ -35,7 +35,8 @@
 //     deconfiguring the interface (which would make sends fail at once with
 //     ENETUNREACH and is not how remote failures look).
 //   - [Topology.Isolate] takes both of a host's links down: a host failure as
-//     seen by its peers, while its processes keep running.
+//     seen by its peers, while its processes keep running; [Topology.Rejoin]
+//     reconnects both.
 //   - [Topology.SetImpairment] puts a netem qdisc on both ends of a host's
 //     veth pair, so loss, delay and jitter apply in each direction. This
 //     needs the kernel's sch_netem module.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -279,7 +280,7 @@ func moduleHint(err error, module string) string {
 }
 
 // Hosts returns the hosts in index order; Hosts()[0] is host 1.
-func (t *Topology) Hosts() []*Host { return t.hosts }
+func (t *Topology) Hosts() []*Host { return slices.Clone(t.hosts) }
 
 // Host returns host i (1-based). It panics if i is out of range.
 func (t *Topology) Host(i int) *Host {
