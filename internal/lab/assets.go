@@ -162,8 +162,10 @@ func (a *Assets) ensureKernel(ctx context.Context, log io.Writer) error {
 	a.Kernel = filepath.Join(dir, "boot", "vmlinuz-"+version)
 	a.ModulesDir = filepath.Join(dir, "lib", "modules", version)
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		a.extractVmlinux(ctx, log)
 		return nil
 	}
+	defer a.extractVmlinux(ctx, log)
 	fmt.Fprintf(log, "siglab: fetching Debian kernel package linux-image-%s (about 70 MB, once)\n", version)
 	tmp, err := os.MkdirTemp(a.CacheDir, "fetch-")
 	if err != nil {
@@ -186,6 +188,52 @@ func (a *Assets) ensureKernel(ctx context.Context, log io.Writer) error {
 		return fmt.Errorf("lab: kernel package has no %s", a.Kernel)
 	}
 	return os.WriteFile(filepath.Join(dir, ".complete"), []byte(filepath.Base(debs[0])+"\n"), 0o644)
+}
+
+// BootImage is the kernel image qemu boots: the uncompressed ELF vmlinux
+// when it could be extracted (booted directly through PVH, which saves the
+// decompression that is slow under emulation), else the bzImage.
+func (a *Assets) BootImage() string {
+	if v := a.Kernel + ".elf"; fileExists(v) {
+		return v
+	}
+	return a.Kernel
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// extractVmlinux unpacks the XZ-compressed kernel inside the bzImage into
+// an ELF file beside it. It is an optimisation: failure leaves the bzImage.
+func (a *Assets) extractVmlinux(ctx context.Context, log io.Writer) {
+	out := a.Kernel + ".elf"
+	if fileExists(out) {
+		return
+	}
+	if _, err := exec.LookPath("xz"); err != nil {
+		return
+	}
+	data, err := os.ReadFile(a.Kernel)
+	if err != nil {
+		return
+	}
+	i := bytes.Index(data, []byte("\xfd7zXZ\x00"))
+	if i < 0 {
+		return
+	}
+	cmd := exec.CommandContext(ctx, "xz", "-dc", "--single-stream")
+	cmd.Stdin = bytes.NewReader(data[i:])
+	elfData, err := cmd.Output()
+	if err != nil || !bytes.HasPrefix(elfData, []byte("\x7fELF")) {
+		fmt.Fprintln(log, "siglab: could not extract vmlinux (booting the bzImage instead):", err)
+		return
+	}
+	tmp := out + ".tmp"
+	if os.WriteFile(tmp, elfData, 0o644) == nil {
+		os.Rename(tmp, out)
+	}
 }
 
 func resolveKernelVersion(ctx context.Context, log io.Writer) (string, error) {

@@ -337,7 +337,7 @@ func (l *Lab) qemuArgs(a *Assets, initrd string) []string {
 		"-m", strconv.Itoa(l.Memory), "-smp", strconv.Itoa(l.CPUs),
 		"-nographic", "-no-reboot", "-nodefaults", "-bios", "qboot.rom",
 		"-serial", "stdio", "-net", "none",
-		"-kernel", a.Kernel, "-initrd", initrd,
+		"-kernel", a.BootImage(), "-initrd", initrd,
 		"-append", "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init",
 		"-device", "virtio-rng-pci",
 		"-virtfs", "local,path="+l.Src+",mount_tag="+shareTag+",security_model=none,multidevs=remap",
