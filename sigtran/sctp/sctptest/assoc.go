@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sigpool/sigpool/sigtran/sctp"
@@ -82,8 +84,9 @@ type Assoc struct {
 	primary netip.Addr
 
 	rq     []item
-	eof    bool // a terminal event is queued; Recv returns io.EOF once drained
-	closed bool // Close or Abort was called
+	eof    bool  // a terminal event is queued; Recv returns endErr once drained
+	endErr error // io.EOF after a shutdown, ECONNRESET or ETIMEDOUT after comm-lost
+	closed bool  // Close or Abort was called
 	rdl    time.Time
 	wdl    time.Time
 	rcvCh  chan struct{} // closed and replaced when a reader should look again
@@ -123,8 +126,9 @@ func (e *Assoc) push(it item) {
 func (e *Assoc) pushEvent(ev sctp.Event) { e.push(item{ev: &ev}) }
 
 // terminate queues ev, then (if returnUnsent) a send-failed event for each
-// message still in flight from this end, and marks the end finished.
-func (e *Assoc) terminate(ev sctp.Event, returnUnsent bool) {
+// message still in flight from this end, and marks the end finished: Recv
+// returns endErr once the queue is drained.
+func (e *Assoc) terminate(ev sctp.Event, returnUnsent bool, endErr error) {
 	if e.done() {
 		return
 	}
@@ -137,6 +141,7 @@ func (e *Assoc) terminate(ev sctp.Event, returnUnsent bool) {
 		e.pushEvent(sctp.Event{Kind: sctp.EventSendFailed, Unsent: &m})
 	}
 	e.eof = true
+	e.endErr = endErr
 	e.wakeRecv()
 	e.wakeSend()
 }
@@ -169,8 +174,11 @@ func (l *link) wait(ch chan struct{}, dl time.Time) {
 // Recv implements sctp.Association. After this end's Close or Abort it
 // returns sctp.ErrClosed. After the peer's graceful close or the loss of the
 // association it first returns everything already received, then the
-// terminal event (EventShutdown or EventCommLost, followed by one
-// EventSendFailed per undelivered message), then io.EOF.
+// terminal event (EventShutdown, or EventCommLost followed by one
+// EventSendFailed per undelivered message), and from then on the error the
+// kernel gives: io.EOF after a shutdown, a *net.OpError wrapping
+// syscall.ECONNRESET after the peer's abort or syscall.ETIMEDOUT after the
+// peer was declared dead.
 func (e *Assoc) Recv(buf []byte) (sctp.Message, *sctp.Event, error) {
 	l := e.l
 	l.mu.Lock()
@@ -200,7 +208,7 @@ func (e *Assoc) Recv(buf []byte) (sctp.Message, *sctp.Event, error) {
 			return m, nil, nil
 		}
 		if e.eof {
-			return sctp.Message{}, nil, io.EOF
+			return sctp.Message{}, nil, e.endErr
 		}
 		l.wait(e.rcvCh, e.rdl)
 	}
@@ -208,18 +216,27 @@ func (e *Assoc) Recv(buf []byte) (sctp.Message, *sctp.Event, error) {
 
 // Send implements sctp.Association. It copies m.Data. It blocks while the
 // user data outstanding towards the peer (in flight or unread there) would
-// exceed the peer's receive buffer.
+// exceed the peer's receive buffer. As with the kernel, an empty message is
+// refused; after this end's Close or Abort Send returns sctp.ErrClosed, and
+// after the association ended otherwise a *net.OpError wrapping
+// syscall.EPIPE.
 func (e *Assoc) Send(m sctp.Message) error {
 	l := e.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	peer := e.other()
 	for {
-		if e.done() {
+		if e.closed {
 			return sctp.ErrClosed
+		}
+		if e.eof {
+			return &net.OpError{Op: "send", Net: "sctp", Err: syscall.EPIPE}
 		}
 		if m.Stream >= e.out {
 			return sctp.ErrInvalidStream
+		}
+		if len(m.Data) == 0 {
+			return errEmpty
 		}
 		if len(m.Data) > peer.rcvbuf {
 			return fmt.Errorf("sctptest: message of %d bytes exceeds the peer's %d-byte receive buffer", len(m.Data), peer.rcvbuf)
@@ -230,9 +247,6 @@ func (e *Assoc) Send(m sctp.Message) error {
 		d := e.outDir()
 		if d.bytes+len(m.Data) <= peer.rcvbuf {
 			m.Data = slices.Clone(m.Data)
-			if m.Data == nil {
-				m.Data = []byte{}
-			}
 			l.enqueue(d, m)
 			return nil
 		}
@@ -312,7 +326,7 @@ func (l *link) pump(d *dir) {
 	}
 	if len(d.inflight) == 0 {
 		if d.closing && !d.to.done() {
-			d.to.terminate(sctp.Event{Kind: sctp.EventShutdown}, false)
+			d.to.terminate(sctp.Event{Kind: sctp.EventShutdown}, false, io.EOF)
 			l.finishIfDone()
 		}
 		return
@@ -410,7 +424,7 @@ func (l *link) setDown(ip netip.Addr, down bool) {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			if l.deadGen == gen && !l.connected() {
-				l.die(0)
+				l.die(0, syscall.ETIMEDOUT)
 			}
 		})
 	case !wasUp && isUp:
@@ -438,14 +452,15 @@ func (l *link) setDown(ip netip.Addr, down bool) {
 }
 
 // die ends the association at once: each end still open gets comm-lost with
-// the given error cause and its undelivered messages back.
-func (l *link) die(cause uint32) {
+// the given error cause and its undelivered messages back, and Recv then
+// fails with errno.
+func (l *link) die(cause uint32, errno syscall.Errno) {
 	if l.dead {
 		return
 	}
 	l.dead = true
 	for _, e := range l.ends {
-		e.terminate(sctp.Event{Kind: sctp.EventCommLost, Error: cause}, true)
+		e.terminate(sctp.Event{Kind: sctp.EventCommLost, Error: cause}, true, &net.OpError{Op: "recv", Net: "sctp", Err: errno})
 	}
 	l.finish()
 }
@@ -487,14 +502,14 @@ func (l *link) finish() {
 // sent are still delivered, then the peer receives EventShutdown. As with
 // kernel SCTP, closing while received messages are still unread aborts the
 // association instead (the peer receives EventCommLost). Messages that
-// arrive from the peer after Close are discarded. Close returns
-// sctp.ErrClosed if the end was already closed.
+// arrive from the peer after Close are discarded. Closing again does
+// nothing.
 func (e *Assoc) Close() error {
 	l := e.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e.closed {
-		return sctp.ErrClosed
+		return nil
 	}
 	unread := slices.ContainsFunc(e.rq, func(it item) bool { return it.m != nil })
 	if unread {
@@ -513,13 +528,14 @@ func (e *Assoc) Close() error {
 
 // Abort implements sctp.Association: messages in flight from this end are
 // dropped and the peer receives EventCommLost (error cause 12, user-initiated
-// abort) followed by EventSendFailed for what it had in flight.
+// abort) followed by EventSendFailed for what it had in flight. Aborting a
+// closed end does nothing.
 func (e *Assoc) Abort() error {
 	l := e.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e.closed {
-		return sctp.ErrClosed
+		return nil
 	}
 	e.abortLocked()
 	return nil
@@ -533,7 +549,7 @@ func (e *Assoc) abortLocked() {
 	}
 	clear(e.outDir().inflight)
 	e.outDir().inflight = nil
-	l.die(causeUserAbort)
+	l.die(causeUserAbort, syscall.ECONNRESET)
 }
 
 // release marks the end closed and wakes its blocked callers.
@@ -649,6 +665,8 @@ func (e *Assoc) SetPrimary(ip netip.Addr) error {
 	e.pushEvent(sctp.Event{Kind: sctp.EventAddrMadePrimary, Addr: ip})
 	return nil
 }
+
+var errEmpty = errors.New("sctptest: empty message (SCTP carries no empty user messages)")
 
 // ErrUnknownAddr is returned by FailPath and RestorePath for an address that
 // belongs to neither end.

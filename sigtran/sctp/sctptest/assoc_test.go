@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func TestRoundTrip(t *testing.T) {
 		{"stream 0 M3UA", a, b, sctp.Message{Stream: 0, PPID: 3, Data: []byte("aspup")}},
 		{"last stream", a, b, sctp.Message{Stream: 16, PPID: 3, Data: []byte("data")}},
 		{"unordered ASAP", a, b, sctp.Message{Stream: 1, PPID: 11, Unordered: true, Data: []byte("cookie")}},
-		{"empty", b, a, sctp.Message{Stream: 2, PPID: 0xfffffffe, Data: []byte{}}},
+		{"one byte", b, a, sctp.Message{Stream: 2, PPID: 0xfffffffe, Data: []byte{7}}},
 		{"largest", b, a, sctp.Message{Stream: 5, PPID: 3, Data: bytes.Repeat([]byte{0xa5}, sctp.MaxMessage)}},
 	}
 	for _, tt := range tests {
@@ -94,6 +95,17 @@ func TestStreams(t *testing.T) {
 	}
 }
 
+func TestEmptyMessageRefused(t *testing.T) {
+	a, b := pairUp(t)
+	for _, data := range [][]byte{nil, {}} {
+		if err := a.Send(sctp.Message{Data: data}); err == nil {
+			t.Errorf("Send(%#v) succeeded", data)
+		}
+	}
+	mustSend(t, a, msg(0, 3, "x")) // nothing was queued before it
+	wantMessage(t, b, msg(0, 3, "x"))
+}
+
 func TestMessageTooLong(t *testing.T) {
 	a, b := pairUp(t)
 	mustSend(t, a, msg(1, 3, "0123456789abcdef"))
@@ -132,8 +144,8 @@ func TestClose(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if err := a.Close(); !errors.Is(err, sctp.ErrClosed) {
-		t.Errorf("second Close = %v, want ErrClosed", err)
+	if err := a.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
 	}
 	if _, _, err := a.Recv(make([]byte, 10)); !errors.Is(err, sctp.ErrClosed) {
 		t.Errorf("Recv after Close = %v, want ErrClosed", err)
@@ -154,8 +166,8 @@ func TestClose(t *testing.T) {
 			t.Errorf("Recv after shutdown = %v, %v, want io.EOF", ev, err)
 		}
 	}
-	if err := b.Send(msg(0, 3, "late")); !errors.Is(err, sctp.ErrClosed) {
-		t.Errorf("Send after shutdown = %v, want ErrClosed", err)
+	if err := b.Send(msg(0, 3, "late")); !errors.Is(err, syscall.EPIPE) {
+		t.Errorf("Send after shutdown = %v, want EPIPE", err)
 	}
 	if err := b.Close(); err != nil {
 		t.Errorf("b.Close: %v", err)
@@ -174,8 +186,8 @@ func TestCloseWithUnreadDataAborts(t *testing.T) {
 	if ev := wantEvent(t, b, sctp.EventCommLost); ev.Error != causeUserAbort {
 		t.Errorf("comm-lost error = %d, want %d", ev.Error, causeUserAbort)
 	}
-	if _, _, err := b.Recv(nil); err != io.EOF {
-		t.Errorf("Recv = %v, want io.EOF", err)
+	if _, _, err := b.Recv(nil); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("Recv = %v, want ECONNRESET", err)
 	}
 }
 
@@ -189,8 +201,8 @@ func TestAbort(t *testing.T) {
 	if err := a.Abort(); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Abort(); !errors.Is(err, sctp.ErrClosed) {
-		t.Errorf("second Abort = %v, want ErrClosed", err)
+	if err := a.Abort(); err != nil {
+		t.Errorf("second Abort = %v, want nil", err)
 	}
 	if ev := wantEvent(t, b, sctp.EventCommLost); ev.Error != causeUserAbort {
 		t.Errorf("comm-lost error = %d, want %d", ev.Error, causeUserAbort)
@@ -201,15 +213,19 @@ func TestAbort(t *testing.T) {
 			t.Errorf("send-failed %v, want %q", ev, want.Data)
 		}
 	}
-	if _, _, err := b.Recv(nil); err != io.EOF {
-		t.Errorf("Recv = %v, want io.EOF", err)
+	for range 2 {
+		if _, _, err := b.Recv(nil); !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("Recv = %v, want ECONNRESET", err)
+		}
 	}
-	if err := b.Send(msg(0, 3, "x")); !errors.Is(err, sctp.ErrClosed) {
-		t.Errorf("Send after comm-lost = %v, want ErrClosed", err)
+	if err := b.Send(msg(0, 3, "x")); !errors.Is(err, syscall.EPIPE) {
+		t.Errorf("Send after comm-lost = %v, want EPIPE", err)
 	}
-	clk.Advance(time.Second)
-	if _, _, err := b.Recv(nil); err != io.EOF {
-		t.Errorf("Recv = %v, want io.EOF", err)
+	if err := b.Close(); err != nil {
+		t.Errorf("Close after comm-lost = %v", err)
+	}
+	if _, _, err := b.Recv(nil); !errors.Is(err, sctp.ErrClosed) {
+		t.Errorf("Recv after Close = %v, want ErrClosed", err)
 	}
 }
 
@@ -321,8 +337,8 @@ func TestDeadPeer(t *testing.T) {
 				t.Errorf("send-failed %v, want %q", ev, want)
 			}
 		}
-		if _, _, err := tt.e.Recv(nil); err != io.EOF {
-			t.Errorf("Recv = %v, want io.EOF", err)
+		if _, _, err := tt.e.Recv(nil); !errors.Is(err, syscall.ETIMEDOUT) {
+			t.Errorf("Recv = %v, want ETIMEDOUT", err)
 		}
 	}
 	if clk.Pending() != 0 {

@@ -25,17 +25,28 @@
 //     EventCommLost and then EventSendFailed, with Unsent set, for each of
 //     their messages not delivered: nothing is lost silently. SetPrimary
 //     gives EventAddrMadePrimary to the end that called it.
-//   - End of an association: after its own Close or Abort, an end's Recv
-//     and Send return sctp.ErrClosed. An end whose peer closed or that lost
-//     the association first reads what it had already received, then the
-//     events above, and then Recv returns io.EOF (every time) while Send
-//     returns sctp.ErrClosed. Closing an end that has unread messages
-//     aborts instead of shutting down, as the kernel does.
+//   - End of an association, with the results the kernel associations of
+//     package sctp give: after an end's own Close or Abort, its Recv and
+//     Send return sctp.ErrClosed (closing again is a no-op). An end whose
+//     peer closed or that lost the association first reads what it had
+//     already received, then the events above; then Recv returns, every
+//     time, io.EOF after a shutdown, or a *net.OpError wrapping
+//     syscall.ECONNRESET (peer aborted) or syscall.ETIMEDOUT (peer dead)
+//     after comm-lost, and Send returns a *net.OpError wrapping
+//     syscall.EPIPE. Closing an end that has unread messages aborts
+//     instead of shutting down, as the kernel does. Empty messages are
+//     refused, as SCTP carries none.
 //   - Deadlines work as in net.Conn; an expired one yields an error for which
 //     errors.Is(err, os.ErrDeadlineExceeded) holds. Send blocks while the
 //     user data in flight or unread towards the peer would exceed the peer's
 //     receive buffer (WithRecvBuffer), until space frees up, the deadline
 //     passes or the association ends. Close unblocks Recv and Send.
+//
+// Not modelled: restarts (EventRestart), failed setup (EventCantStart; Dial
+// fails at once instead), ASCONF (EventAddrAdded, EventAddrRemoved), the
+// potentially-failed path state, failure-detection delays for single paths,
+// congestion control and partial delivery. Status figures (SRTT, RTO, cwnd,
+// MTU) are derived from the injected delays and the tuning, not measured.
 //
 // Pair returns the two ends of one association; a Network connects any
 // number of dialers to listeners, as the kernel would on one host. Each end

@@ -117,11 +117,12 @@ func (ln *Listener) Accept() (sctp.Association, error) {
 
 // Close implements sctp.Listener: it unblocks Accept and aborts the
 // associations not yet accepted. Accepted associations are not affected.
+// Closing again does nothing.
 func (ln *Listener) Close() error {
 	ln.mu.Lock()
 	if ln.closed {
 		ln.mu.Unlock()
-		return sctp.ErrClosed
+		return nil
 	}
 	ln.closed = true
 	close(ln.ch)
