@@ -243,3 +243,42 @@ func checkDeliveryPerStream(t *testing.T, want []tag, got []sctp.Message) {
 		}
 	}
 }
+
+// TestLossPerDirection checks that SetLoss and SetDelay act on one direction
+// only, and that loss costs retransmission timeouts, not messages.
+func TestLossPerDirection(t *testing.T) {
+	clk := NewFakeClock(epoch)
+	a, b := pairUp(t, WithClock(clk), WithSeed(11))
+	a.SetLoss(0.5)
+	b.SetDelay(0)
+	mustSend(t, b, msg(0, 3, "clean"))
+	wantMessage(t, a, msg(0, 3, "clean")) // no time had to pass
+	// Unordered, so that a lost message holds up no other.
+	const n = 100
+	for i := range n {
+		mustSend(t, a, sctp.Message{Stream: 1, PPID: 3, Unordered: true, Data: fmt.Appendf(nil, "%d", i)})
+	}
+	st, _ := a.Status()
+	if st.Unacked == 0 || st.Unacked == n {
+		t.Fatalf("%d of %d in flight at 50%% loss before any time passed", st.Unacked, n)
+	}
+	rto := st.Paths[0].RTO
+	if rto != sctp.Telecom.RTOMin {
+		t.Errorf("RTO %v, want RTO.Min %v on an idle LAN", rto, sctp.Telecom.RTOMin)
+	}
+	// After one RTO, more has arrived; after RTO.Max times the loss cap, all.
+	clk.Advance(rto)
+	st2, _ := a.Status()
+	if st2.Unacked >= st.Unacked {
+		t.Errorf("in flight %d after one RTO, was %d", st2.Unacked, st.Unacked)
+	}
+	clk.Advance(maxLosses * sctp.Telecom.RTOMax)
+	seen := make(map[string]bool)
+	for range n {
+		m, _ := recv(t, b)
+		seen[string(m.Data)] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct messages of %d", len(seen), n)
+	}
+}
