@@ -120,6 +120,29 @@ func execute() int {
 			return nil
 		},
 	})
+	var profiles []string
+	failoverCmd := &cobra.Command{
+		Use:   "failover",
+		Short: "Run the multihoming failover experiment here (needs root and kernel SCTP: the lab VM)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFailover(ctx, profiles)
+		},
+	}
+	failoverCmd.Flags().StringSliceVar(&profiles, "profiles", []string{"telecom"}, "SCTP tuning profiles to run, in order (telecom, rfc)")
+	root.AddCommand(failoverCmd, &cobra.Command{
+		Use:   "demo",
+		Short: "Show multihoming failover live in the lab VM: two hosts, traffic, a link cut, the switchover time",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := newLab()
+			if err != nil {
+				return err
+			}
+			status, err = l.Run(ctx, []string{"siglab", "failover"})
+			return err
+		},
+	})
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "siglab:", err)
 		return 2

@@ -1,0 +1,50 @@
+//go:build lab
+
+package failover
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sigpool/sigpool/sigtran/sctp"
+)
+
+// TestLabLinkCut is the multihoming acceptance test: network A is cut at
+// the sender mid-stream; nothing may be lost, duplicated or reordered, the
+// stream must resume over network B in under a second with the telecom
+// profile, and the sender must report the path to A unreachable.
+func TestLabLinkCut(t *testing.T) {
+	res, err := LinkCut(context.Background(), Options{Tuning: sctp.Telecom, Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Report(os.Stdout)
+	if res.Sent == 0 || res.Lost != 0 || res.Duplicate != 0 || res.Reordered != 0 {
+		t.Errorf("sent %d: lost %d, duplicated %d, reordered %d; want none", res.Sent, res.Lost, res.Duplicate, res.Reordered)
+	}
+	if res.Switchover < 0 {
+		t.Fatalf("no message sent after the cut was delivered")
+	}
+	if res.Switchover >= time.Second {
+		t.Errorf("switchover took %s; the telecom profile must switch in under 1 s", res.Switchover)
+	}
+	peerA := res.PeerA
+	unreachable := false
+	for _, e := range res.Events {
+		if e.At >= 0 && e.Event.Addr == peerA && (e.Event.Kind == sctp.EventAddrUnreachable || e.Event.Kind == sctp.EventAddrPotentiallyFailed) {
+			unreachable = true
+		}
+	}
+	if !unreachable {
+		t.Errorf("the sender never reported %s unreachable or potentially failed after the cut; events: %v", peerA, res.Events)
+	}
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(string(p))
+	return len(p), nil
+}
