@@ -120,15 +120,22 @@ func execute() int {
 			return nil
 		},
 	})
-	var profiles []string
+	var (
+		profiles []string
+		runs     int
+	)
 	failoverCmd := &cobra.Command{
 		Use:   "failover",
 		Short: "Run the multihoming failover experiment here (needs root and kernel SCTP: the lab VM)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runFailover(ctx, profiles)
+			if runs < 1 {
+				return fmt.Errorf("--runs must be at least 1")
+			}
+			return runFailover(ctx, profiles, runs)
 		},
 	}
+	failoverCmd.Flags().IntVar(&runs, "runs", 1, "repeat the experiment and print the switchover's min/median/max")
 	failoverCmd.Flags().StringSliceVar(&profiles, "profiles", []string{"telecom"}, "SCTP tuning profiles to run, in order (telecom, rfc)")
 	root.AddCommand(failoverCmd, &cobra.Command{
 		Use:   "demo",
