@@ -169,7 +169,7 @@ func Listen(cfg Config, laddr Addr) (*KernelListener, error) {
 		return nil, fmt.Errorf("sctp: listen: %w", err)
 	}
 	l := &KernelListener{sock: s, fam: fam}
-	l.addr, _ = getAddrs(s, optGetLocalAddrs)
+	l.addr, _ = localAddrs(s)
 	return l, nil
 }
 
@@ -257,26 +257,18 @@ func Dial(ctx context.Context, cfg Config, laddr Addr, raddr Addr) (*Conn, error
 			return nil, err
 		}
 	}
-	ra := toLib(raddr, fam)
-	started := false
-	err = s.WriteFunc(ctx, "sctp_connectx", func(fd int) error {
-		if !started {
-			started = true
-			_, err := lksctp.SCTPConnect(fd, ra)
-			return err // EINPROGRESS: wait for writability
+	// When the kernel cannot send the first INIT at all (no route to the
+	// first address), connectx fails at once and drops the association;
+	// try again with the next address first. Addresses that merely do not
+	// answer are handled by the kernel, which retransmits INIT to the
+	// other addresses.
+	for i := range raddr.IPs {
+		rotated := Addr{Port: raddr.Port, IPs: append(append([]netip.Addr(nil), raddr.IPs[i:]...), raddr.IPs[:i]...)}
+		err = connectx(ctx, s, toLib(rotated, fam))
+		if err == nil || !(errors.Is(err, unix.ENETUNREACH) || errors.Is(err, unix.EHOSTUNREACH)) {
+			break
 		}
-		soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			return err
-		}
-		if soerr != 0 {
-			return unix.Errno(soerr)
-		}
-		if _, err := unix.Getpeername(fd); err != nil {
-			return unix.EAGAIN // not established yet
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sctp: dial %v: %w", raddr, err)
@@ -287,6 +279,57 @@ func Dial(ctx context.Context, cfg Config, laddr Addr, raddr Addr) (*Conn, error
 		return nil, err
 	}
 	return c, nil
+}
+
+// connectx runs sctp_connectx on the poller and waits until the
+// association is established, fails, or ctx is done.
+func connectx(ctx context.Context, s *socket.Conn, ra *lksctp.SCTPAddr) error {
+	started := false
+	return s.WriteFunc(ctx, "sctp_connectx", func(fd int) error {
+		if !started {
+			started = true
+			_, err := lksctp.SCTPConnect(fd, ra)
+			return err // EINPROGRESS: wait for writability
+		}
+		soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil {
+			return err
+		}
+		if soerr != 0 {
+			// A failed retransmission of INIT can set the socket error
+			// while the association lives on and tries the peer's other
+			// addresses. Only an association that is gone ends the dial.
+			switch st, serr := stateOfFD(fd); {
+			case serr == nil && (st == sstatCookieWait || st == sstatCookieEchoed):
+				return unix.EAGAIN
+			case serr == nil && st == sstatEstablished:
+				return nil
+			}
+			return unix.Errno(soerr)
+		}
+		if _, err := unix.Getpeername(fd); err != nil {
+			return unix.EAGAIN // not established yet
+		}
+		return nil
+	})
+}
+
+// sstat_state values used while connecting.
+const (
+	sstatCookieWait   = 2
+	sstatCookieEchoed = 3
+	sstatEstablished  = 4
+)
+
+// stateOfFD reads the association state (SCTP_STATUS) of a raw socket.
+func stateOfFD(fd int) (int32, error) {
+	var b [sizeStatus]byte
+	l := uint32(len(b))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), solSCTP, optStatus, uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int32(ne.Uint32(b[offSTState:])), nil
 }
 
 // Conn is a kernel SCTP association on a one-to-one style socket. It
@@ -341,7 +384,7 @@ func newConn(s *socket.Conn, fam int) (*Conn, error) {
 		return nil, err
 	}
 	c.setStreams(st.InStreams, st.OutStreams)
-	c.local, _ = getAddrs(s, optGetLocalAddrs)
+	c.local, _ = localAddrs(s)
 	c.peer, _ = getAddrs(s, optGetPeerAddrs)
 	return c, nil
 }
@@ -513,7 +556,7 @@ func (c *Conn) LocalAddr() Addr {
 	c.addrMu.Lock()
 	defer c.addrMu.Unlock()
 	if !c.closed.Load() {
-		if a, err := getAddrs(c.sock, optGetLocalAddrs); err == nil {
+		if a, err := localAddrs(c.sock); err == nil {
 			c.local = a
 		}
 	}
@@ -532,13 +575,35 @@ func (c *Conn) PeerAddr() Addr {
 	return c.peer
 }
 
+// localAddrs returns the bound addresses. The kernel reports the addresses
+// of a listening endpoint bound with port 0 without the port it chose;
+// getsockname has it.
+func localAddrs(s *socket.Conn) (Addr, error) {
+	a, err := getAddrs(s, optGetLocalAddrs)
+	if err != nil || a.Port != 0 {
+		return a, err
+	}
+	sa, err := s.Getsockname()
+	if err != nil {
+		return a, fmt.Errorf("sctp: getsockname: %w", err)
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		a.Port = uint16(sa.Port)
+	case *unix.SockaddrInet6:
+		a.Port = uint16(sa.Port)
+	}
+	return a, nil
+}
+
 func getAddrs(s *socket.Conn, opt int) (Addr, error) {
 	b := make([]byte, 8192)
-	n, err := s.GetsockoptBytes(solSCTP, opt, b)
-	if err != nil {
+	if _, err := s.GetsockoptBytes(solSCTP, opt, b); err != nil {
 		return Addr{}, fmt.Errorf("sctp: getsockopt addresses: %w", err)
 	}
-	a, ok := parseGetAddrs(b[:n])
+	// The optlen the kernel returns leaves out the 8-byte header (a
+	// long-standing quirk kept for compatibility): parse by addr_num.
+	a, ok := parseGetAddrs(b)
 	if !ok {
 		return Addr{}, errors.New("sctp: getsockopt addresses: malformed result")
 	}
