@@ -1,0 +1,34 @@
+// Package m3ua is the M3UA layer (RFC 4666) of sigpool: a strict codec on top
+// of github.com/wmnsk/go-m3ua's messages and parameters, and sans-I/O state
+// machines for the signalling gateway process (SGP) and the application server
+// process (ASP) roles.
+//
+// # Codec
+//
+// Decode validates a message before go-m3ua sees it (common header, message
+// length, parameter framing and padding, which parameters a message may carry,
+// which it must carry, their lengths and values) and then lets go-m3ua build the
+// typed message. Every rejection is a *ProtocolError that carries the RFC 4666
+// section 3.8.1 error code the peer must receive in an ERR. Decode never
+// panics. The routing key management messages (REG REQ/RSP, DEREG REQ/RSP),
+// which go-m3ua only names, are the types RegReq, RegRsp, DeregReq and
+// DeregRsp of this package; they satisfy go-m3ua's messages.M3UA interface.
+//
+// Encode encodes any messages.M3UA, recomputing lengths first; it never
+// panics either (go-m3ua's own MarshalTo does on short buffers).
+//
+// # State machines
+//
+// SGP and ASP are plain structs in the style of etcd raft: their methods take
+// an input (bytes received on an association and stream, an association that
+// came up or went down, a timer that fired, an administrative command, and
+// always the current time) and queue outputs, which Ready returns and clears:
+// messages to send on an association and stream, timers to arm or stop,
+// events for the layer above, and counters. Nothing in here starts a
+// goroutine, touches a socket, takes a lock or reads the clock; the drivers
+// over sigtran/sctp do that.
+//
+// Streams: management messages (MGMT, ASPSM, ASPTM, RKM) travel on stream 0;
+// DATA never does, and its stream is derived from the SLS so that one
+// signalling link selection stays in order.
+package m3ua
