@@ -115,3 +115,5 @@ func fixOtherCmsg() []byte {
 	binary.NativeEndian.PutUint32(b[12:], 99)
 	return b
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -151,6 +151,15 @@ func eventsFallback() []byte {
 // Path.Max.Retrans (path inactive when exceeded) and
 // Association.Max.Retrans (association lost when reached at the next
 // expiry).
+//
+// The profiles side by side (TUNING.md has the derivation):
+//
+//	bound         telecom   rfc
+//	PathSwitch    150 ms    60 s
+//	PathDown      1.2 s     600 s
+//	PathDownIdle  1.4 s     690 s
+//	PeerDead      750 ms    660 s
+//	PeerDeadIdle  2.1 s     1290 s
 func (t Tuning) Bounds() Bounds {
 	ms200 := 200 * time.Millisecond
 	// The longest heartbeat interval on an active (or inactive) path, and
