@@ -86,11 +86,11 @@ var (
 
 	// ASAP_SERVER_ANNOUNCE with one multihomed SCTP transport.
 	goldenServerAnnounce = cat(
-		h("0a 00 00 2c"), // type 0x0a, length 44 = 4 + 4 + 36
-		h("00 00 00 2a"), // server identifier 42
-		h("00 04 00 24"), // SCTP Transport, length 36 = 4 + 4 + 8 + 20
-		h("0f 17 00 01"), //   port 3863, data plus control
-		h("00 01 00 08 0a 00 00 01"),                         // IPv4 10.0.0.1
+		h("0a 00 00 2c"),             // type 0x0a, length 44 = 4 + 4 + 36
+		h("00 00 00 2a"),             // server identifier 42
+		h("00 04 00 24"),             // SCTP Transport, length 36 = 4 + 4 + 8 + 20
+		h("0f 17 00 01"),             //   port 3863, data plus control
+		h("00 01 00 08 0a 00 00 01"), // IPv4 10.0.0.1
 		h("00 02 00 14 20 01 0d b8 00 00 00 00 00 00 00 00"), // IPv6 2001:db8::1 …
 		h("00 00 00 01"), // … last 4 bytes of the IPv6 address
 	)
