@@ -5,6 +5,7 @@ package failover
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,6 @@ func TestLabLinkCut(t *testing.T) {
 type testLog struct{ t *testing.T }
 
 func (l testLog) Write(p []byte) (int, error) {
-	l.t.Log(string(p))
+	l.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
