@@ -1,0 +1,246 @@
+package m3ua
+
+import (
+	"time"
+
+	"github.com/wmnsk/go-m3ua/messages"
+	"github.com/wmnsk/go-m3ua/messages/params"
+)
+
+// DefaultAck is the default T(ack). RFC 4666 suggests 2 s; sigpool resends
+// after 1 s so that a lost ASPAC costs at most a second of traffic.
+const DefaultAck = time.Second
+
+// ASPConfig configures the ASP side of one association to an SGP.
+type ASPConfig struct {
+	ASPID    uint32
+	HasASPID bool
+	// RCs are the routing contexts to activate; empty sends ASPAC without
+	// Routing Context (all ASes the SGP has configured for this ASP).
+	RCs []uint32
+	// Mode is the Traffic Mode Type to ask for; zero sends none.
+	Mode TrafficMode
+	// AutoActivate sends ASPAC as soon as the ASP is up.
+	AutoActivate bool
+	Ack          time.Duration // T(ack); default DefaultAck
+	Beat         BeatConfig
+}
+
+// ASP is the application server process side of one association to an SGP
+// (or to an IPSP in client role). It brings the ASP up and active,
+// retransmits on T(ack), follows the SGP's acks, NTFYs and ERRs, and
+// carries DATA. The driver keeps one ASP per SGP association. Not safe for
+// concurrent use.
+type ASP struct {
+	core
+	cfg     ASPConfig
+	assoc   AssocID
+	streams uint16
+	up      bool // association up
+	state   ASPState
+	pending messages.M3UA // request awaiting its ack, resent on T(ack)
+}
+
+// NewASP returns an ASP for one association.
+func NewASP(cfg ASPConfig) *ASP {
+	if cfg.Ack <= 0 {
+		cfg.Ack = DefaultAck
+	}
+	return &ASP{core: newCore(cfg.Beat), cfg: cfg}
+}
+
+// State returns the ASP state.
+func (s *ASP) State() ASPState { return s.state }
+
+// AssocUp: the association a to the SGP is established; send ASPUP.
+func (s *ASP) AssocUp(now time.Time, a AssocID, streams uint16) {
+	s.assoc, s.streams, s.up = a, streams, true
+	var id *params.Param
+	if s.cfg.HasASPID {
+		id = params.NewAspIdentifier(s.cfg.ASPID)
+	}
+	s.request(now, messages.NewAspUp(id, nil))
+}
+
+// AssocDown: the association is gone; the ASP is down and every timer stops.
+func (s *ASP) AssocDown(now time.Time) {
+	if !s.up {
+		return
+	}
+	s.up = false
+	s.pending = nil
+	s.stop(TimerID{Kind: TimerAck, Assoc: s.assoc})
+	s.stopBeat(s.assoc)
+	s.setState(ASPDown)
+}
+
+// Activate sends ASPAC for the configured routing contexts.
+func (s *ASP) Activate(now time.Time) {
+	if !s.up || s.state == ASPDown {
+		return
+	}
+	var tmt, rc *params.Param
+	if s.cfg.Mode != 0 {
+		tmt = params.NewTrafficModeType(uint32(s.cfg.Mode))
+	}
+	if len(s.cfg.RCs) > 0 {
+		rc = params.NewRoutingContext(s.cfg.RCs...)
+	}
+	s.request(now, messages.NewAspActive(tmt, rc, nil))
+}
+
+// Deactivate sends ASPIA for the configured routing contexts.
+func (s *ASP) Deactivate(now time.Time) {
+	if !s.up || s.state != ASPActive {
+		return
+	}
+	var rc *params.Param
+	if len(s.cfg.RCs) > 0 {
+		rc = params.NewRoutingContext(s.cfg.RCs...)
+	}
+	s.request(now, messages.NewAspInactive(rc, nil))
+}
+
+// Down sends ASPDN; graceful shutdown is Deactivate, Down, then the driver
+// shuts the association down once State is ASP-DOWN.
+func (s *ASP) Down(now time.Time) {
+	if !s.up {
+		return
+	}
+	s.request(now, messages.NewAspDown(nil))
+}
+
+func (s *ASP) request(now time.Time, m messages.M3UA) {
+	s.pending = m
+	s.send(s.assoc, 0, m)
+	s.arm(TimerID{Kind: TimerAck, Assoc: s.assoc}, now.Add(s.cfg.Ack))
+}
+
+func (s *ASP) settle() {
+	s.pending = nil
+	s.stop(TimerID{Kind: TimerAck, Assoc: s.assoc})
+}
+
+func (s *ASP) pendingIs(class, typ uint8) bool {
+	return s.pending != nil && s.pending.MessageClass() == class && s.pending.MessageType() == typ
+}
+
+func (s *ASP) setState(to ASPState) {
+	if s.state != to {
+		s.event(ASPStateChanged{Assoc: s.assoc, From: s.state, To: to})
+		s.state = to
+	}
+}
+
+// Timer: the timer id fired at now.
+func (s *ASP) Timer(now time.Time, id TimerID) {
+	if !s.fired(now, id) || s.beatTimer(now, id) {
+		return
+	}
+	if id.Kind == TimerAck && s.pending != nil {
+		s.counters.Retransmits++
+		s.request(now, s.pending)
+	}
+}
+
+// SendData sends MTP3 user data to the SGP on the stream of u.SLS. It is
+// dropped and counted unless the ASP is active.
+func (s *ASP) SendData(now time.Time, u UserData) {
+	st := DataStream(u.SLS, s.streams)
+	if s.state != ASPActive || st == 0 {
+		s.counters.NoRoute++
+		return
+	}
+	s.send(s.assoc, st, NewData(u))
+}
+
+// Receive: bytes b arrived on stream stream.
+func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
+	a := s.assoc
+	if !s.up {
+		s.counters.Ignored++
+		return
+	}
+	m, err := Decode(b)
+	if err != nil {
+		s.refuse(a, stream, b, err.(*ProtocolError))
+		return
+	}
+	s.counters.Received++
+	if pe := checkStream(m.MessageClass(), m.MessageType(), stream); pe != nil {
+		s.refuse(a, stream, b, pe)
+		return
+	}
+	switch m := m.(type) {
+	case *messages.AspUpAck:
+		if !s.pendingIs(ClassASPSM, messages.MsgTypeAspUp) {
+			s.counters.Ignored++
+			return
+		}
+		s.settle()
+		s.setState(ASPInactive)
+		s.startBeat(now, a)
+		if s.cfg.AutoActivate {
+			s.Activate(now)
+		}
+	case *messages.AspActiveAck:
+		if !s.pendingIs(ClassASPTM, messages.MsgTypeAspActive) {
+			s.counters.Ignored++
+			return
+		}
+		s.settle()
+		s.setState(ASPActive)
+	case *messages.AspInactiveAck:
+		if !s.pendingIs(ClassASPTM, messages.MsgTypeAspInactive) {
+			s.counters.Ignored++
+			return
+		}
+		s.settle()
+		s.setState(ASPInactive)
+	case *messages.AspDownAck:
+		// Solicited, or the SGP taking the ASP down on its own.
+		s.settle()
+		s.stopBeat(a)
+		s.setState(ASPDown)
+	case *messages.Heartbeat:
+		s.answerBeat(a, m)
+	case *messages.HeartbeatAck:
+		s.beatAck(now, a, m)
+	case *messages.Notify:
+		st, _ := uint32Of(m.Status)
+		typ, info := uint16(st>>16), uint16(st)
+		s.event(NotifyReceived{Assoc: a, StatusType: typ, StatusInfo: info, RCs: uint32s(m.RoutingContext)})
+		if typ == StatusTypeOther && info == StatusAlternateASPActive && s.state == ASPActive {
+			// Another ASP took over (override): this one is now inactive.
+			s.setState(ASPInactive)
+		}
+	case *messages.Error:
+		s.counters.ErrorsReceived++
+		code, _ := uint32Of(m.ErrorCode)
+		s.event(ErrorReceived{Assoc: a, Code: ErrorCode(code)})
+		switch ErrorCode(code) {
+		case ErrRefusedManagementBlocking, ErrASPIdentifierRequired, ErrInvalidASPIdentifier,
+			ErrUnsupportedTrafficMode, ErrInvalidRoutingContext, ErrNoConfiguredASForASP:
+			// The SGP refused the pending request: resending will not help.
+			s.settle()
+		}
+	case *messages.Data:
+		if s.state != ASPActive {
+			s.refuse(a, stream, b, perr(ErrUnexpectedMessage, "DATA while %v", s.state))
+			return
+		}
+		u, pe := UserDataOf(m)
+		if pe != nil {
+			s.refuse(a, stream, b, pe)
+			return
+		}
+		s.counters.DataIn++
+		s.event(DataReceived{Assoc: a, Data: u})
+	case *messages.DestinationUnavailable, *messages.DestinationAvailable, *messages.DestinationStateAudit,
+		*messages.SignallingCongestion, *messages.DestinationUserPartUnavailable, *messages.DestinationRestricted:
+		// SSNM is not acted on yet (next step of issue 3).
+		s.counters.Ignored++
+	default:
+		s.refuse(a, stream, b, perr(ErrUnexpectedMessage, "%s at the ASP", MessageName(m.MessageClass(), m.MessageType())))
+	}
+}

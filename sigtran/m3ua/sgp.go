@@ -1,0 +1,536 @@
+package m3ua
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/wmnsk/go-m3ua/messages"
+	"github.com/wmnsk/go-m3ua/messages/params"
+)
+
+// Defaults of the SGP. RFC 4666 leaves T(r) to configuration and suggests
+// 2 s; sigpool uses the same: an AS is held pending for at most 2 s of
+// queueing, well inside the failover budget of the gateway.
+const (
+	DefaultRecovery   = 2 * time.Second
+	DefaultQueueLimit = 256
+)
+
+// ASConfig is one statically configured application server.
+type ASConfig struct {
+	RC   uint32
+	Mode TrafficMode // Override, Loadshare or Broadcast
+	// MinActive is n of RFC 4666: in loadshare and broadcast, fewer active
+	// ASPs than this sends "Insufficient ASP resources active in AS" to the
+	// inactive ones. Default 1.
+	MinActive  int
+	Recovery   time.Duration // T(r); default DefaultRecovery
+	QueueLimit int           // DATA held while AS-PENDING; default DefaultQueueLimit
+}
+
+// SGPConfig configures an SGP.
+type SGPConfig struct {
+	ASes []ASConfig
+	// RequireASPID refuses ASPUP without ASP Identifier ("ASP Identifier
+	// Required").
+	RequireASPID bool
+	Beat         BeatConfig
+}
+
+type sgpPeer struct {
+	assoc   AssocID
+	streams uint16
+	up      bool
+	blocked bool
+	aspID   uint32
+	hasID   bool
+	active  map[uint32]bool // RC → active in that AS
+}
+
+func (p *sgpPeer) state() ASPState {
+	switch {
+	case !p.up:
+		return ASPDown
+	case len(p.active) > 0:
+		return ASPActive
+	}
+	return ASPInactive
+}
+
+type appServer struct {
+	cfg    ASConfig
+	state  ASState
+	active []AssocID // in activation order
+	queue  []UserData
+}
+
+// SGP is the signalling gateway side of M3UA for many ASP associations: it
+// answers ASPSM and ASPTM, keeps each AS's state, routes DATA to the active
+// ASPs by traffic mode, and queues while an AS is pending. Every AS in the
+// configuration may be served by every ASP. Not safe for concurrent use.
+type SGP struct {
+	core
+	cfg   SGPConfig
+	peers map[AssocID]*sgpPeer
+	ases  map[uint32]*appServer
+	rcs   []uint32 // configured routing contexts, in order
+}
+
+// NewSGP returns an SGP with the given static configuration.
+func NewSGP(cfg SGPConfig) *SGP {
+	s := &SGP{core: newCore(cfg.Beat), cfg: cfg, peers: map[AssocID]*sgpPeer{}, ases: map[uint32]*appServer{}}
+	for _, a := range cfg.ASes {
+		if a.MinActive < 1 {
+			a.MinActive = 1
+		}
+		if a.Recovery <= 0 {
+			a.Recovery = DefaultRecovery
+		}
+		if a.QueueLimit <= 0 {
+			a.QueueLimit = DefaultQueueLimit
+		}
+		if !a.Mode.valid() {
+			a.Mode = Override
+		}
+		s.ases[a.RC] = &appServer{cfg: a}
+		s.rcs = append(s.rcs, a.RC)
+	}
+	return s
+}
+
+// ASState returns the state of the AS with routing context rc.
+func (s *SGP) ASState(rc uint32) ASState {
+	if as := s.ases[rc]; as != nil {
+		return as.state
+	}
+	return ASDown
+}
+
+// ASPState returns the state of the ASP on association a.
+func (s *SGP) ASPState(a AssocID) ASPState {
+	if p := s.peers[a]; p != nil {
+		return p.state()
+	}
+	return ASPDown
+}
+
+// AssocUp: association a is established with streams outbound streams.
+func (s *SGP) AssocUp(now time.Time, a AssocID, streams uint16) {
+	if p := s.peers[a]; p != nil {
+		p.streams = streams
+		return
+	}
+	s.peers[a] = &sgpPeer{assoc: a, streams: streams, active: map[uint32]bool{}}
+}
+
+// AssocDown: association a is gone. Its ASP is ASP-DOWN.
+func (s *SGP) AssocDown(now time.Time, a AssocID) {
+	p := s.peers[a]
+	if p == nil {
+		return
+	}
+	s.aspDown(now, p)
+	delete(s.peers, a)
+}
+
+// Block refuses ASPUP and ASPAC from association a with "Refused -
+// Management Blocking" until Unblock. An ASP already up stays up.
+func (s *SGP) Block(a AssocID) {
+	if p := s.peers[a]; p != nil {
+		p.blocked = true
+	}
+}
+
+// Unblock undoes Block.
+func (s *SGP) Unblock(a AssocID) {
+	if p := s.peers[a]; p != nil {
+		p.blocked = false
+	}
+}
+
+// Timer: the timer id fired at now.
+func (s *SGP) Timer(now time.Time, id TimerID) {
+	if !s.fired(now, id) {
+		return
+	}
+	if s.beatTimer(now, id) {
+		return
+	}
+	if id.Kind == TimerRecovery {
+		as := s.ases[id.RC]
+		if as == nil || as.state != ASPending {
+			return
+		}
+		s.counters.RecoveryDrops += uint64(len(as.queue))
+		as.queue = nil
+		s.setAS(now, as, s.idleState())
+	}
+}
+
+// idleState is the state of an AS with no active ASP that is not pending.
+func (s *SGP) idleState() ASState {
+	for _, p := range s.peers {
+		if p.up {
+			return ASInactive
+		}
+	}
+	return ASDown
+}
+
+// Receive: bytes b arrived on association a, stream stream.
+func (s *SGP) Receive(now time.Time, a AssocID, stream uint16, b []byte) {
+	p := s.peers[a]
+	if p == nil {
+		s.counters.Ignored++
+		return
+	}
+	m, err := Decode(b)
+	if err != nil {
+		s.refuse(a, stream, b, err.(*ProtocolError))
+		return
+	}
+	s.counters.Received++
+	if pe := checkStream(m.MessageClass(), m.MessageType(), stream); pe != nil {
+		s.refuse(a, stream, b, pe)
+		return
+	}
+	var pe *ProtocolError
+	switch m := m.(type) {
+	case *messages.AspUp:
+		pe = s.aspUp(now, p, m)
+	case *messages.AspDown:
+		s.send(a, 0, messages.NewAspDownAck(nil))
+		s.aspDown(now, p)
+	case *messages.Heartbeat:
+		s.answerBeat(a, m)
+	case *messages.HeartbeatAck:
+		s.beatAck(now, a, m)
+	case *messages.AspActive:
+		pe = s.aspActive(now, p, m)
+	case *messages.AspInactive:
+		pe = s.aspInactive(now, p, m)
+	case *messages.Data:
+		pe = s.data(p, m)
+	case *messages.Error:
+		s.counters.ErrorsReceived++
+		code, _ := uint32Of(m.ErrorCode)
+		s.event(ErrorReceived{Assoc: a, Code: ErrorCode(code)})
+	case *messages.Notify:
+		s.notify(a, m)
+	default:
+		// Acks, SSNM from an ASP, and RKM (static configuration only for
+		// now) are not expected at an SGP.
+		pe = perr(ErrUnexpectedMessage, "%s at the SGP", MessageName(m.MessageClass(), m.MessageType()))
+	}
+	if pe != nil {
+		s.refuse(a, stream, b, pe)
+	}
+}
+
+func (s *SGP) notify(a AssocID, m *messages.Notify) {
+	st, _ := uint32Of(m.Status)
+	s.event(NotifyReceived{Assoc: a, StatusType: uint16(st >> 16), StatusInfo: uint16(st), RCs: uint32s(m.RoutingContext)})
+}
+
+func (s *SGP) aspUp(now time.Time, p *sgpPeer, m *messages.AspUp) *ProtocolError {
+	if p.blocked {
+		return perr(ErrRefusedManagementBlocking, "ASPUP from a blocked ASP")
+	}
+	id, hasID := uint32Of(m.AspIdentifier)
+	if s.cfg.RequireASPID && !hasID {
+		return perr(ErrASPIdentifierRequired, "ASPUP without ASP Identifier")
+	}
+	var ackID *params.Param
+	if hasID {
+		ackID = params.NewAspIdentifier(id)
+	}
+	if p.up {
+		s.send(p.assoc, 0, messages.NewAspUpAck(ackID, nil))
+		if len(p.active) == 0 {
+			return nil // already ASP-INACTIVE: acknowledge, nothing else
+		}
+		// ASPUP while ASP-ACTIVE: ack, report the unexpected message, and
+		// take the ASP out of every AS (RFC 4666 4.3.4.1).
+		s.refuse(p.assoc, 0, nil, perr(ErrUnexpectedMessage, "ASPUP while ASP-ACTIVE"))
+		s.leave(now, p, slices.Sorted(maps.Keys(p.active)))
+		return nil
+	}
+	p.up, p.aspID, p.hasID = true, id, hasID
+	s.send(p.assoc, 0, messages.NewAspUpAck(ackID, nil))
+	s.event(ASPStateChanged{Assoc: p.assoc, From: ASPDown, To: ASPInactive})
+	s.startBeat(now, p.assoc)
+	for _, rc := range s.rcs {
+		if as := s.ases[rc]; as.state == ASDown {
+			s.setAS(now, as, ASInactive)
+		}
+	}
+	return nil
+}
+
+// aspDown takes p to ASP-DOWN (ASPDN received or association lost).
+func (s *SGP) aspDown(now time.Time, p *sgpPeer) {
+	if !p.up {
+		return
+	}
+	s.stopBeat(p.assoc)
+	from := p.state()
+	// Down first: an ASP that is down is told nothing about the ASes.
+	p.up = false
+	s.leave(now, p, slices.Sorted(maps.Keys(p.active)))
+	s.event(ASPStateChanged{Assoc: p.assoc, From: from, To: ASPDown})
+	if s.idleState() == ASDown {
+		for _, rc := range s.rcs {
+			if as := s.ases[rc]; as.state == ASInactive {
+				s.setAS(now, as, ASDown)
+			}
+		}
+	}
+}
+
+// routingContexts returns the RCs of an ASPTM message: those listed, or all
+// configured when none is. Unknown ones are an error.
+func (s *SGP) routingContexts(rcp *params.Param) ([]uint32, *ProtocolError) {
+	if len(s.rcs) == 0 {
+		return nil, perr(ErrNoConfiguredASForASP, "no AS configured")
+	}
+	if rcp == nil {
+		return s.rcs, nil
+	}
+	rcs := uint32s(rcp)
+	var bad []uint32
+	for _, rc := range rcs {
+		if s.ases[rc] == nil {
+			bad = append(bad, rc)
+		}
+	}
+	if len(bad) > 0 {
+		pe := perr(ErrInvalidRoutingContext, "routing contexts %v not configured", bad)
+		pe.RoutingContexts = bad
+		return nil, pe
+	}
+	return rcs, nil
+}
+
+func (s *SGP) aspActive(now time.Time, p *sgpPeer, m *messages.AspActive) *ProtocolError {
+	if !p.up {
+		return perr(ErrUnexpectedMessage, "ASPAC while ASP-DOWN")
+	}
+	if p.blocked {
+		return perr(ErrRefusedManagementBlocking, "ASPAC from a blocked ASP")
+	}
+	rcs, pe := s.routingContexts(m.RoutingContext)
+	if pe != nil {
+		return pe
+	}
+	mode, hasMode := uint32Of(m.TrafficModeType)
+	if hasMode {
+		for _, rc := range rcs {
+			if want := s.ases[rc].cfg.Mode; TrafficMode(mode) != want {
+				return perr(ErrUnsupportedTrafficMode, "ASPAC asks %v, AS %d is %v", TrafficMode(mode), rc, want)
+			}
+		}
+	}
+	before := p.state()
+	var tmt *params.Param
+	if hasMode {
+		tmt = params.NewTrafficModeType(mode)
+	}
+	var rcp *params.Param
+	if m.RoutingContext != nil {
+		rcp = params.NewRoutingContext(rcs...)
+	}
+	s.send(p.assoc, 0, messages.NewAspActiveAck(tmt, rcp, nil))
+	for _, rc := range rcs {
+		as := s.ases[rc]
+		if p.active[rc] {
+			continue
+		}
+		if as.cfg.Mode == Override {
+			// The new ASP takes over; the one it replaces hears why.
+			for _, old := range as.active {
+				op := s.peers[old]
+				delete(op.active, rc)
+				s.send(old, 0, messages.NewNotify(statusParam(StatusTypeOther, StatusAlternateASPActive), nil, params.NewRoutingContext(rc), nil))
+				if len(op.active) == 0 {
+					s.event(ASPStateChanged{Assoc: old, From: ASPActive, To: ASPInactive})
+				}
+			}
+			as.active = as.active[:0]
+		}
+		p.active[rc] = true
+		as.active = append(as.active, p.assoc)
+	}
+	if before != ASPActive {
+		s.event(ASPStateChanged{Assoc: p.assoc, From: before, To: ASPActive})
+	}
+	for _, rc := range rcs {
+		as := s.ases[rc]
+		if as.state != ASActive {
+			wasPending := as.state == ASPending
+			s.setAS(now, as, ASActive)
+			if wasPending {
+				s.stop(TimerID{Kind: TimerRecovery, RC: rc})
+				q := as.queue
+				as.queue = nil
+				for _, u := range q {
+					s.route(as, u)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *SGP) aspInactive(now time.Time, p *sgpPeer, m *messages.AspInactive) *ProtocolError {
+	if !p.up {
+		return perr(ErrUnexpectedMessage, "ASPIA while ASP-DOWN")
+	}
+	rcs, pe := s.routingContexts(m.RoutingContext)
+	if pe != nil {
+		return pe
+	}
+	var rcp *params.Param
+	if m.RoutingContext != nil {
+		rcp = params.NewRoutingContext(rcs...)
+	}
+	s.send(p.assoc, 0, messages.NewAspInactiveAck(rcp, nil))
+	s.leave(now, p, rcs)
+	return nil
+}
+
+// leave takes p out of the ASes rcs it is active in, and updates them.
+func (s *SGP) leave(now time.Time, p *sgpPeer, rcs []uint32) {
+	before := p.state()
+	var changed []uint32
+	for _, rc := range rcs {
+		if !p.active[rc] {
+			continue
+		}
+		delete(p.active, rc)
+		as := s.ases[rc]
+		as.active = slices.DeleteFunc(as.active, func(a AssocID) bool { return a == p.assoc })
+		changed = append(changed, rc)
+	}
+	if before == ASPActive && p.state() != ASPActive {
+		s.event(ASPStateChanged{Assoc: p.assoc, From: ASPActive, To: ASPInactive})
+	}
+	for _, rc := range changed {
+		as := s.ases[rc]
+		n := len(as.active)
+		switch {
+		case n == 0:
+			s.setAS(now, as, ASPending)
+			s.arm(TimerID{Kind: TimerRecovery, RC: rc}, now.Add(as.cfg.Recovery))
+		case as.cfg.Mode != Override && n < as.cfg.MinActive:
+			// Too few left to share the load: ask the inactive ASPs in.
+			for _, a := range s.sortedPeers() {
+				if q := s.peers[a]; q.up && !q.active[rc] && q != p {
+					s.send(a, 0, messages.NewNotify(statusParam(StatusTypeOther, StatusInsufficientASPResources), nil, params.NewRoutingContext(rc), nil))
+				}
+			}
+		}
+	}
+}
+
+// setAS changes an AS's state, raises the event and notifies every ASP that
+// is up (RFC 4666 4.3.4.5: NTFY for every AS state change).
+func (s *SGP) setAS(now time.Time, as *appServer, to ASState) {
+	from := as.state
+	if from == to {
+		return
+	}
+	as.state = to
+	s.event(ASStateChanged{RC: as.cfg.RC, From: from, To: to})
+	if to == ASDown {
+		return // nobody left to tell
+	}
+	for _, a := range s.sortedPeers() {
+		if s.peers[a].up {
+			s.send(a, 0, messages.NewNotify(statusParam(StatusTypeASStateChange, asStatus(to)), nil, params.NewRoutingContext(as.cfg.RC), nil))
+		}
+	}
+}
+
+func (s *SGP) sortedPeers() []AssocID { return slices.Sorted(maps.Keys(s.peers)) }
+
+// data handles DATA from an ASP.
+func (s *SGP) data(p *sgpPeer, m *messages.Data) *ProtocolError {
+	u, pe := UserDataOf(m)
+	if pe != nil {
+		return pe
+	}
+	if len(p.active) == 0 {
+		return perr(ErrUnexpectedMessage, "DATA from an ASP that is not active")
+	}
+	switch {
+	case u.HasRC && !p.active[u.RC]:
+		if s.ases[u.RC] == nil {
+			pe := perr(ErrInvalidRoutingContext, "DATA for routing context %d", u.RC)
+			pe.RoutingContexts = []uint32{u.RC}
+			return pe
+		}
+		return perr(ErrUnexpectedMessage, "DATA for AS %d the ASP is not active in", u.RC)
+	case !u.HasRC:
+		if len(p.active) > 1 {
+			return perr(ErrMissingParameter, "DATA without routing context from an ASP active in %d ASes", len(p.active))
+		}
+		for rc := range p.active {
+			u.RC, u.HasRC = rc, true
+		}
+	}
+	s.counters.DataIn++
+	s.event(DataReceived{Assoc: p.assoc, Data: u})
+	return nil
+}
+
+// SendData sends MTP3 user data from the network to the AS u.RC: to its
+// active ASP(s) by traffic mode, on the stream of u.SLS. While the AS is
+// pending the data is queued (bounded); otherwise, with no active ASP, it is
+// dropped and counted.
+func (s *SGP) SendData(now time.Time, u UserData) {
+	as := s.ases[u.RC]
+	if as == nil {
+		s.counters.NoRoute++
+		return
+	}
+	u.HasRC = true
+	switch as.state {
+	case ASActive:
+		s.route(as, u)
+	case ASPending:
+		if len(as.queue) >= as.cfg.QueueLimit {
+			s.counters.QueueOverflow++
+			return
+		}
+		u.Payload = append([]byte(nil), u.Payload...)
+		as.queue = append(as.queue, u)
+		s.counters.Queued++
+	default:
+		s.counters.NoRoute++
+	}
+}
+
+func (s *SGP) route(as *appServer, u UserData) {
+	var targets []AssocID
+	switch n := len(as.active); {
+	case n == 0:
+		s.counters.NoRoute++
+		return
+	case as.cfg.Mode == Broadcast:
+		targets = as.active
+	case as.cfg.Mode == Loadshare:
+		targets = as.active[int(u.SLS)%n : int(u.SLS)%n+1]
+	default:
+		targets = as.active[:1]
+	}
+	for _, a := range targets {
+		p := s.peers[a]
+		st := DataStream(u.SLS, p.streams)
+		if st == 0 {
+			s.counters.NoRoute++
+			continue
+		}
+		s.send(a, st, NewData(u))
+	}
+}

@@ -1,0 +1,440 @@
+package m3ua
+
+import (
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/wmnsk/go-m3ua/messages"
+	"github.com/wmnsk/go-m3ua/messages/params"
+)
+
+// TestTranscripts runs the scenarios under testdata/sgp and testdata/asp:
+// each command is an input to a state machine, and the expected output is
+// everything the machine asked for in return (sends, timers, events).
+//
+// Commands:
+//
+//	sgp [aspid-required] [beat=D] [beat-timeout=D]   new SGP; body: one "as rc=N mode=M [n=N] [tr=D] [queue=N]" per line
+//	asp [aspid=N] [rc=1,2] [mode=M] [auto] [tack=D] [beat=D]   new ASP
+//	up a=N [streams=N] / down a=N          association up / down
+//	recv a=N s=N                            body: a message ("ASPUP aspid=7", "hex 01 00 ...")
+//	tick D                                  advance the clock, firing due timers
+//	data rc=N opc=N dpc=N si=N sls=N [data=HEX]   upper layer sends user data
+//	block a=N / unblock a=N                 SGP management blocking
+//	activate / deactivate / aspdown         ASP commands
+//	counters / state                        print them
+func TestTranscripts(t *testing.T) {
+	for _, dir := range []string{"testdata/sgp", "testdata/asp"} {
+		datadriven.Walk(t, dir, func(t *testing.T, path string) {
+			h := &harness{t0: time.Unix(1_000_000, 0), armed: map[TimerID]time.Time{}}
+			h.now = h.t0
+			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+				return h.run(t, d)
+			})
+		})
+	}
+}
+
+type harness struct {
+	sgp   *SGP
+	asp   *ASP
+	t0    time.Time
+	now   time.Time
+	armed map[TimerID]time.Time
+	out   strings.Builder
+}
+
+func (h *harness) arg(d *datadriven.TestData, key string) (string, bool) {
+	for _, a := range d.CmdArgs {
+		if a.Key == key {
+			if len(a.Vals) == 0 {
+				return "", true
+			}
+			return strings.Join(a.Vals, ","), true
+		}
+	}
+	return "", false
+}
+
+func (h *harness) num(t *testing.T, d *datadriven.TestData, key string, def uint64) uint64 {
+	s, ok := h.arg(d, key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		t.Fatalf("%s: %s=%q: %v", d.Pos, key, s, err)
+	}
+	return n
+}
+
+func (h *harness) dur(t *testing.T, d *datadriven.TestData, key string) time.Duration {
+	s, ok := h.arg(d, key)
+	if !ok {
+		return 0
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("%s: %v", d.Pos, err)
+	}
+	return v
+}
+
+func parseMode(t *testing.T, s string) TrafficMode {
+	switch s {
+	case "":
+		return 0
+	case "override":
+		return Override
+	case "loadshare":
+		return Loadshare
+	case "broadcast":
+		return Broadcast
+	}
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		t.Fatalf("mode %q", s)
+	}
+	return TrafficMode(n)
+}
+
+func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
+	h.out.Reset()
+	a := AssocID(h.num(t, d, "a", 1))
+	switch d.Cmd {
+	case "sgp":
+		var cfg SGPConfig
+		_, cfg.RequireASPID = h.arg(d, "aspid-required")
+		cfg.Beat = BeatConfig{Interval: h.dur(t, d, "beat"), Timeout: h.dur(t, d, "beat-timeout")}
+		for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
+			f := fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			if f[""] != "as" {
+				t.Fatalf("%s: want as lines, got %q", d.Pos, line)
+			}
+			ac := ASConfig{Mode: parseMode(t, f["mode"])}
+			ac.RC = uint32(atoi(t, f["rc"]))
+			ac.MinActive = int(atoi(t, f["n"]))
+			ac.QueueLimit = int(atoi(t, f["queue"]))
+			if f["tr"] != "" {
+				ac.Recovery, _ = time.ParseDuration(f["tr"])
+			}
+			cfg.ASes = append(cfg.ASes, ac)
+		}
+		h.sgp = NewSGP(cfg)
+	case "asp":
+		cfg := ASPConfig{Mode: parseMode(t, mustArg(h, d, "mode")), Ack: h.dur(t, d, "tack")}
+		if _, ok := h.arg(d, "aspid"); ok {
+			cfg.ASPID, cfg.HasASPID = uint32(h.num(t, d, "aspid", 0)), true
+		}
+		if s, ok := h.arg(d, "rc"); ok {
+			cfg.RCs = atois(t, s)
+		}
+		_, cfg.AutoActivate = h.arg(d, "auto")
+		cfg.Beat = BeatConfig{Interval: h.dur(t, d, "beat"), Timeout: h.dur(t, d, "beat-timeout")}
+		h.asp = NewASP(cfg)
+	case "up":
+		streams := uint16(h.num(t, d, "streams", 16))
+		if h.sgp != nil {
+			h.sgp.AssocUp(h.now, a, streams)
+		} else {
+			h.asp.AssocUp(h.now, a, streams)
+		}
+	case "down":
+		if h.sgp != nil {
+			h.sgp.AssocDown(h.now, a)
+		} else {
+			h.asp.AssocDown(h.now)
+		}
+	case "recv":
+		b := buildMessage(t, strings.TrimSpace(d.Input))
+		s := uint16(h.num(t, d, "s", 0))
+		if h.sgp != nil {
+			h.sgp.Receive(h.now, a, s, b)
+		} else {
+			h.asp.Receive(h.now, s, b)
+		}
+	case "tick":
+		if len(d.CmdArgs) != 1 {
+			t.Fatalf("%s: tick D", d.Pos)
+		}
+		step, err := time.ParseDuration(d.CmdArgs[0].Key)
+		if err != nil {
+			t.Fatalf("%s: %v", d.Pos, err)
+		}
+		h.tick(h.now.Add(step))
+		return h.out.String()
+	case "data":
+		u := UserData{
+			RC: uint32(h.num(t, d, "rc", 0)), OPC: uint32(h.num(t, d, "opc", 0)), DPC: uint32(h.num(t, d, "dpc", 0)),
+			SI: uint8(h.num(t, d, "si", 3)), NI: uint8(h.num(t, d, "ni", 2)), MP: uint8(h.num(t, d, "mp", 0)), SLS: uint8(h.num(t, d, "sls", 0)),
+		}
+		if s, ok := h.arg(d, "data"); ok {
+			u.Payload, _ = hex.DecodeString(s)
+		}
+		if h.sgp != nil {
+			h.sgp.SendData(h.now, u)
+		} else {
+			_, u.HasRC = h.arg(d, "rc")
+			h.asp.SendData(h.now, u)
+		}
+	case "block":
+		h.sgp.Block(a)
+	case "unblock":
+		h.sgp.Unblock(a)
+	case "activate":
+		h.asp.Activate(h.now)
+	case "deactivate":
+		h.asp.Deactivate(h.now)
+	case "aspdown":
+		h.asp.Down(h.now)
+	case "counters":
+		var c Counters
+		if h.sgp != nil {
+			c = h.sgp.Counters()
+		} else {
+			c = h.asp.Counters()
+		}
+		return counterString(c)
+	case "state":
+		if h.asp != nil {
+			return fmt.Sprintf("asp %v\n", h.asp.State())
+		}
+		for _, rc := range h.sgp.rcs {
+			fmt.Fprintf(&h.out, "as rc=%d %v\n", rc, h.sgp.ASState(rc))
+		}
+		for _, pa := range slices.Sorted(maps.Keys(h.sgp.peers)) {
+			fmt.Fprintf(&h.out, "asp a=%d %v\n", pa, h.sgp.ASPState(pa))
+		}
+		return h.out.String()
+	default:
+		t.Fatalf("%s: unknown command %q", d.Pos, d.Cmd)
+	}
+	h.drain()
+	return h.out.String()
+}
+
+func mustArg(h *harness, d *datadriven.TestData, key string) string {
+	s, _ := h.arg(d, key)
+	return s
+}
+
+func (h *harness) ready() Ready {
+	if h.sgp != nil {
+		return h.sgp.Ready()
+	}
+	return h.asp.Ready()
+}
+
+func (h *harness) rel(at time.Time) string { return "+" + at.Sub(h.t0).String() }
+
+// drain prints the machine's outputs and keeps the harness's view of armed
+// timers. Every sent message must encode and decode again.
+func (h *harness) drain() {
+	r := h.ready()
+	for _, s := range r.Sends {
+		b, err := Encode(s.Msg)
+		if err != nil {
+			fmt.Fprintf(&h.out, "send a=%d s=%d: UNENCODABLE %v\n", s.Assoc, s.Stream, err)
+			continue
+		}
+		if _, err := Decode(b); err != nil {
+			fmt.Fprintf(&h.out, "send a=%d s=%d: INVALID %v: %s\n", s.Assoc, s.Stream, err, DescribeBytes(b))
+			continue
+		}
+		fmt.Fprintf(&h.out, "send a=%d s=%d: %s\n", s.Assoc, s.Stream, DescribeBytes(b))
+	}
+	for _, op := range r.Timers {
+		if op.Stop {
+			delete(h.armed, op.ID)
+			fmt.Fprintf(&h.out, "timer stop %v\n", op.ID)
+		} else {
+			h.armed[op.ID] = op.At
+			fmt.Fprintf(&h.out, "timer arm %v at %s\n", op.ID, h.rel(op.At))
+		}
+	}
+	for _, e := range r.Events {
+		switch e := e.(type) {
+		case ASPStateChanged:
+			fmt.Fprintf(&h.out, "event asp a=%d %v -> %v\n", e.Assoc, e.From, e.To)
+		case ASStateChanged:
+			fmt.Fprintf(&h.out, "event as rc=%d %v -> %v\n", e.RC, e.From, e.To)
+		case DataReceived:
+			fmt.Fprintf(&h.out, "event data a=%d %v\n", e.Assoc, e.Data)
+		case ErrorReceived:
+			fmt.Fprintf(&h.out, "event err-received a=%d %v\n", e.Assoc, e.Code)
+		case NotifyReceived:
+			fmt.Fprintf(&h.out, "event ntfy-received a=%d %s rc=%v\n", e.Assoc, statusName(e.StatusType, e.StatusInfo), e.RCs)
+		case Refused:
+			fmt.Fprintf(&h.out, "event refused a=%d s=%d %v\n", e.Assoc, e.Stream, e.Err.Code)
+		case PeerUnresponsive:
+			fmt.Fprintf(&h.out, "event peer-unresponsive a=%d\n", e.Assoc)
+		default:
+			fmt.Fprintf(&h.out, "event %T %+v\n", e, e)
+		}
+	}
+}
+
+// tick advances the clock to until, firing due timers in deadline order.
+func (h *harness) tick(until time.Time) {
+	for {
+		var next TimerID
+		var at time.Time
+		found := false
+		for id, t := range h.armed {
+			if t.After(until) {
+				continue
+			}
+			if !found || t.Before(at) || (t.Equal(at) && fmt.Sprint(id) < fmt.Sprint(next)) {
+				next, at, found = id, t, true
+			}
+		}
+		if !found {
+			break
+		}
+		delete(h.armed, next)
+		h.now = at
+		fmt.Fprintf(&h.out, "fire %v at %s\n", next, h.rel(at))
+		if h.sgp != nil {
+			h.sgp.Timer(h.now, next)
+		} else {
+			h.asp.Timer(h.now, next)
+		}
+		h.drain()
+	}
+	h.now = until
+}
+
+func counterString(c Counters) string {
+	var sb strings.Builder
+	for _, kv := range []struct {
+		k string
+		v uint64
+	}{
+		{"received", c.Received}, {"refused", c.Refused}, {"errors-received", c.ErrorsReceived},
+		{"data-in", c.DataIn}, {"data-out", c.DataOut}, {"queued", c.Queued}, {"queue-overflow", c.QueueOverflow},
+		{"recovery-drops", c.RecoveryDrops}, {"no-route", c.NoRoute}, {"retransmits", c.Retransmits},
+		{"beat-timeouts", c.BeatTimeouts}, {"ignored", c.Ignored},
+	} {
+		if kv.v != 0 {
+			fmt.Fprintf(&sb, "%s=%d\n", kv.k, kv.v)
+		}
+	}
+	return sb.String()
+}
+
+// fields splits "NAME k=v k=v" into a map; the name is under "".
+func fields(line string) map[string]string {
+	m := map[string]string{}
+	for i, f := range strings.Fields(line) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			m[k] = v
+		} else if i == 0 {
+			m[""] = f
+		} else {
+			m[f] = ""
+		}
+	}
+	return m
+}
+
+func atoi(t *testing.T, s string) uint64 {
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		t.Fatalf("number %q: %v", s, err)
+	}
+	return n
+}
+
+func atois(t *testing.T, s string) []uint32 {
+	var out []uint32
+	for _, p := range strings.Split(s, ",") {
+		out = append(out, uint32(atoi(t, p)))
+	}
+	return out
+}
+
+var statusByName = map[string]uint32{
+	"AS-INACTIVE": 1<<16 | 2, "AS-ACTIVE": 1<<16 | 3, "AS-PENDING": 1<<16 | 4,
+	"insufficient": 2<<16 | 1, "alternate": 2<<16 | 2, "asp-failure": 2<<16 | 3,
+}
+
+// buildMessage builds the bytes of a message written as "NAME k=v ...", or
+// takes them from "hex ...".
+func buildMessage(t *testing.T, spec string) []byte {
+	if rest, ok := strings.CutPrefix(spec, "hex "); ok {
+		return unhex(t, rest)
+	}
+	f := fields(spec)
+	opt := func(k string, mk func(string) *params.Param) *params.Param {
+		if v, ok := f[k]; ok {
+			return mk(v)
+		}
+		return nil
+	}
+	rc := opt("rc", func(v string) *params.Param { return params.NewRoutingContext(atois(t, v)...) })
+	aspid := opt("aspid", func(v string) *params.Param { return params.NewAspIdentifier(uint32(atoi(t, v))) })
+	mode := opt("mode", func(v string) *params.Param { return params.NewTrafficModeType(uint32(parseMode(t, v))) })
+	beat := opt("beat", func(v string) *params.Param {
+		b, _ := hex.DecodeString(v)
+		return params.NewHeartbeatData(b)
+	})
+	var m messages.M3UA
+	switch f[""] {
+	case "ASPUP":
+		m = messages.NewAspUp(aspid, nil)
+	case "ASPUP-ACK":
+		m = messages.NewAspUpAck(aspid, nil)
+	case "ASPDN":
+		m = messages.NewAspDown(nil)
+	case "ASPDN-ACK":
+		m = messages.NewAspDownAck(nil)
+	case "BEAT":
+		m = messages.NewHeartbeat(beat)
+	case "BEAT-ACK":
+		m = messages.NewHeartbeatAck(beat)
+	case "ASPAC":
+		m = messages.NewAspActive(mode, rc, nil)
+	case "ASPAC-ACK":
+		m = messages.NewAspActiveAck(mode, rc, nil)
+	case "ASPIA":
+		m = messages.NewAspInactive(rc, nil)
+	case "ASPIA-ACK":
+		m = messages.NewAspInactiveAck(rc, nil)
+	case "NTFY":
+		st, ok := statusByName[f["status"]]
+		if !ok {
+			t.Fatalf("status %q", f["status"])
+		}
+		m = messages.NewNotify(params.NewStatus(st), aspid, rc, nil)
+	case "ERR":
+		m = messages.NewError(params.NewErrorCode(uint32(atoi(t, f["code"]))), rc, nil, nil, nil)
+	case "DATA":
+		payload, _ := hex.DecodeString(f["data"])
+		m = messages.NewData(nil, rc, params.NewProtocolData(uint32(atoi(t, f["opc"])), uint32(atoi(t, f["dpc"])),
+			uint8(atoi(t, f["si"])), uint8(atoi(t, f["ni"])), uint8(atoi(t, f["mp"])), uint8(atoi(t, f["sls"])), payload), nil)
+	case "DUNA":
+		m = messages.NewDestinationUnavailable(nil, rc, params.NewAffectedPointCode(uint32(atoi(t, f["apc"]))), nil)
+	case "REG-REQ":
+		m = &RegReq{Keys: []RoutingKey{{LocalRKID: 1, DPC: uint32(atoi(t, f["dpc"]))}}}
+	default:
+		t.Fatalf("unknown message %q", spec)
+	}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
