@@ -87,7 +87,7 @@ func (h *harness) dur(t *testing.T, d *datadriven.TestData, key string) time.Dur
 	return v
 }
 
-func parseMode(t *testing.T, s string) TrafficMode {
+func parseMode(t testing.TB, s string) TrafficMode {
 	switch s {
 	case "":
 		return 0
@@ -347,7 +347,7 @@ func fields(line string) map[string]string {
 	return m
 }
 
-func atoi(t *testing.T, s string) uint64 {
+func atoi(t testing.TB, s string) uint64 {
 	if s == "" {
 		return 0
 	}
@@ -358,7 +358,7 @@ func atoi(t *testing.T, s string) uint64 {
 	return n
 }
 
-func atois(t *testing.T, s string) []uint32 {
+func atois(t testing.TB, s string) []uint32 {
 	var out []uint32
 	for _, p := range strings.Split(s, ",") {
 		out = append(out, uint32(atoi(t, p)))
@@ -373,7 +373,7 @@ var statusByName = map[string]uint32{
 
 // buildMessage builds the bytes of a message written as "NAME k=v ...", or
 // takes them from "hex ...".
-func buildMessage(t *testing.T, spec string) []byte {
+func buildMessage(t testing.TB, spec string) []byte {
 	if rest, ok := strings.CutPrefix(spec, "hex "); ok {
 		return unhex(t, rest)
 	}

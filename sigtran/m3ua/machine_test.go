@@ -1,0 +1,106 @@
+package m3ua
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDataStream(t *testing.T) {
+	for _, c := range []struct {
+		sls     uint8
+		streams uint16
+		want    uint16
+	}{
+		{0, 0, 0}, {5, 1, 0}, // no stream besides 0: nowhere to send DATA
+		{0, 2, 1}, {7, 2, 1},
+		{0, 16, 1}, {14, 16, 15}, {15, 16, 1}, {255, 16, 1},
+		{255, 65535, 256},
+	} {
+		if got := DataStream(c.sls, c.streams); got != c.want {
+			t.Errorf("DataStream(%d, %d) = %d, want %d", c.sls, c.streams, got, c.want)
+		}
+	}
+	// One SLS, one stream; never stream 0.
+	for streams := uint16(2); streams < 40; streams++ {
+		for sls := 0; sls < 256; sls++ {
+			if s := DataStream(uint8(sls), streams); s == 0 || s >= streams {
+				t.Fatalf("DataStream(%d, %d) = %d", sls, streams, s)
+			}
+		}
+	}
+}
+
+// A timer that was stopped, or fires early, or was never armed, does nothing:
+// the driver may race a stop with a firing.
+func TestStaleTimers(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	s := NewSGP(SGPConfig{ASes: []ASConfig{{RC: 1, Mode: Override, Recovery: time.Second}}})
+	s.AssocUp(t0, 1, 4)
+	for _, m := range []string{"ASPUP", "ASPAC", "ASPIA"} {
+		s.Receive(t0, 1, 0, buildMessage(t, m))
+	}
+	s.Ready()
+	if s.ASState(1) != ASPending {
+		t.Fatalf("AS %v, want pending", s.ASState(1))
+	}
+	tr := TimerID{Kind: TimerRecovery, RC: 1}
+	s.Timer(t0.Add(999*time.Millisecond), tr) // early
+	if r := s.Ready(); len(r.Sends)+len(r.Events)+len(r.Timers) != 0 || s.ASState(1) != ASPending {
+		t.Fatalf("early T(r) acted: %+v", r)
+	}
+	s.Timer(t0.Add(time.Second), TimerID{Kind: TimerRecovery, RC: 2}) // never armed
+	s.Timer(t0.Add(time.Second), TimerID{Kind: TimerAck, Assoc: 1})    // not an SGP timer
+	if r := s.Ready(); len(r.Sends)+len(r.Events)+len(r.Timers) != 0 {
+		t.Fatalf("unknown timers acted: %+v", r)
+	}
+	s.Receive(t0, 1, 0, buildMessage(t, "ASPAC")) // stops T(r)
+	s.Ready()
+	s.Timer(t0.Add(time.Second), tr) // stopped
+	if r := s.Ready(); len(r.Sends)+len(r.Events)+len(r.Timers) != 0 || s.ASState(1) != ASActive {
+		t.Fatalf("stopped T(r) acted: %+v, AS %v", r, s.ASState(1))
+	}
+}
+
+// FuzzSGP feeds arbitrary messages, on arbitrary streams and associations,
+// to an SGP with two ASes: it never panics, everything it sends encodes to a
+// message Decode accepts, DATA never goes on stream 0, and management only on
+// stream 0.
+func FuzzSGP(f *testing.F) {
+	for _, g := range golden {
+		f.Add(uint8(0), uint8(0), unhex(f, g.hex), unhex(f, g.hex))
+	}
+	f.Add(uint8(0), uint8(1), buildMessage(f, "ASPUP"), buildMessage(f, "ASPAC rc=1"))
+	f.Fuzz(func(t *testing.T, assoc, stream uint8, first, second []byte) {
+		t0 := time.Unix(0, 0)
+		s := NewSGP(SGPConfig{
+			ASes: []ASConfig{{RC: 1, Mode: Override, QueueLimit: 2}, {RC: 2, Mode: Loadshare, MinActive: 2}},
+			Beat: BeatConfig{Interval: time.Second},
+		})
+		s.AssocUp(t0, 1, 4)
+		s.AssocUp(t0, 2, 1) // a peer with no data stream
+		s.Receive(t0, 2, 0, buildMessage(t, "ASPUP"))
+		s.Receive(t0, 2, 0, buildMessage(t, "ASPAC rc=2"))
+		a := AssocID(assoc%3 + 1)
+		s.Receive(t0, a, uint16(stream%3), first)
+		s.SendData(t0, UserData{RC: 1, SLS: stream})
+		s.Receive(t0, a, uint16(stream%3), second)
+		s.SendData(t0, UserData{RC: 2, SLS: stream})
+		s.AssocDown(t0, 2)
+		for id, at := range s.armed {
+			s.Timer(at, id)
+		}
+		for _, snd := range s.Ready().Sends {
+			b, err := Encode(snd.Msg)
+			if err != nil {
+				t.Fatalf("unencodable %T: %v", snd.Msg, err)
+			}
+			m, err := Decode(b)
+			if err != nil {
+				t.Fatalf("sent invalid %s: %v", DescribeBytes(b), err)
+			}
+			if pe := checkStream(m.MessageClass(), m.MessageType(), snd.Stream); pe != nil {
+				t.Fatalf("sent %s on stream %d", DescribeBytes(b), snd.Stream)
+			}
+		}
+	})
+}
