@@ -49,7 +49,7 @@ func TestStaleTimers(t *testing.T) {
 		t.Fatalf("early T(r) acted: %+v", r)
 	}
 	s.Timer(t0.Add(time.Second), TimerID{Kind: TimerRecovery, RC: 2}) // never armed
-	s.Timer(t0.Add(time.Second), TimerID{Kind: TimerAck, Assoc: 1})    // not an SGP timer
+	s.Timer(t0.Add(time.Second), TimerID{Kind: TimerAck, Assoc: 1})   // not an SGP timer
 	if r := s.Ready(); len(r.Sends)+len(r.Events)+len(r.Timers) != 0 {
 		t.Fatalf("unknown timers acted: %+v", r)
 	}
