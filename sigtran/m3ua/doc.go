@@ -28,6 +28,16 @@
 // goroutine, touches a socket, takes a lock or reads the clock; the drivers
 // over sigtran/sctp do that.
 //
+// # Timers
+//
+//	timer    sigpool default          RFC 4666
+//	T(ack)   1 s (DefaultAck)         2 s recommended
+//	T(r)     2 s (DefaultRecovery)    configurable (2 s is customary)
+//	BEAT     off; set an interval     optional procedure, no default
+//
+// T(ack) is shorter than the RFC's so that a lost ASPAC costs at most one
+// second of traffic; T(r) bounds how long traffic is queued for a pending AS.
+//
 // Streams: management messages (MGMT, ASPSM, ASPTM, RKM) travel on stream 0;
 // DATA never does, and its stream is derived from the SLS so that one
 // signalling link selection stays in order.

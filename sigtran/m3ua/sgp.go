@@ -9,9 +9,9 @@ import (
 	"github.com/wmnsk/go-m3ua/messages/params"
 )
 
-// Defaults of the SGP. RFC 4666 leaves T(r) to configuration and suggests
-// 2 s; sigpool uses the same: an AS is held pending for at most 2 s of
-// queueing, well inside the failover budget of the gateway.
+// Defaults of the SGP. RFC 4666 leaves T(r) to configuration; sigpool holds
+// an AS pending, queueing its traffic, for at most 2 s, well inside the
+// failover budget of the gateway.
 const (
 	DefaultRecovery   = 2 * time.Second
 	DefaultQueueLimit = 256
