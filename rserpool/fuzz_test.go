@@ -1,8 +1,10 @@
 package rserpool
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -90,5 +92,40 @@ func checkError(t *testing.T, err error) {
 	}
 	if e.Silent && e.Cause != CauseUnrecognizedParameter {
 		t.Fatalf("silent %v", e)
+	}
+}
+
+// The worst inputs for the decoder's memory: a maximal message made only of
+// the smallest parameters it keeps (skip-and-report unknowns, or pool
+// elements); what it allocates stays within a fixed multiple of the input.
+func TestDecodeMemoryBound(t *testing.T) {
+	unknowns := []byte{0x0b, 0, 0, 0, 0x00, 0x0d, 0x00, 0x04} // ASAP_COOKIE, empty cookie
+	for len(unknowns) < 0xfff0 {
+		unknowns = append(unknowns, 0xc0, 0x01, 0x00, 0x04)
+	}
+	pe := h("000a 0028 00000001 00000000 00000000 0006 0010 0007 0000 0001 0008 0a000001 0008 0008 00000003")
+	bcard := cat(h("0d 00 00 00"), h("00 09 00 05 70 00 00 00"))
+	for len(bcard)+len(pe) <= 0xffff {
+		bcard = append(bcard, pe...)
+	}
+	for name, b := range map[string][]byte{"unknowns": unknowns, "pool elements": bcard} {
+		binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m, report, err := DecodeMessage(b)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if name == "unknowns" && len(report) != MaxReported {
+			t.Errorf("%d parameters to report, want the first %d", len(report), MaxReported)
+		}
+		_ = m
+		if got := after.TotalAlloc - before.TotalAlloc; got > 16*uint64(len(b)) {
+			t.Errorf("%s: %d bytes allocated for %d bytes of input", name, got, len(b))
+		} else {
+			t.Logf("%s: %d bytes allocated for %d bytes of input", name, got, len(b))
+		}
 	}
 }

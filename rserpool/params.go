@@ -141,6 +141,11 @@ func nextParam(b []byte) (RawParam, []byte, *Error) {
 	return p, b[min(padLen(n), len(b)):], nil
 }
 
+// MaxReported bounds the unrecognized "skip and report" parameters a
+// decoder returns for one message; further ones are skipped silently (one
+// Operation Error could not carry many more in any case).
+const MaxReported = 16
+
 // decoder carries, through one message, the parameters of unrecognized
 // type whose action bits ask for a report.
 type decoder struct {
@@ -156,8 +161,10 @@ func (d *decoder) unknown(p RawParam) *Error {
 		if !a.Skip() {
 			return errf(CauseUnrecognizedParameter, clone(p.TLV), "unrecognized parameter type 0x%04x", uint16(p.Type))
 		}
-		tlv := clone(p.TLV)
-		d.report = append(d.report, RawParam{Type: p.Type, Value: tlv[tlvHeaderLen:], TLV: tlv})
+		if len(d.report) < MaxReported {
+			tlv := clone(p.TLV)
+			d.report = append(d.report, RawParam{Type: p.Type, Value: tlv[tlvHeaderLen:], TLV: tlv})
+		}
 		return nil
 	}
 	if !a.Skip() {
