@@ -120,7 +120,10 @@ type Event struct {
 	Kind EventKind
 	// Addr is the peer address concerned, for the address events.
 	Addr netip.Addr
-	// Error is the cause the kernel attached (SCTP error cause code), or 0.
+	// Error is the code the kernel attached, or 0: on comm-lost and
+	// cant-start the SCTP error cause of the ABORT, on send-failed the
+	// kernel's reason, on address events the kernel's reason (Linux: the
+	// heartbeat result).
 	Error uint32
 	// InStreams and OutStreams are the negotiated stream counts, on comm-up
 	// and restart.
@@ -135,8 +138,8 @@ func (e Event) String() string {
 	if e.Addr.IsValid() {
 		s += " " + e.Addr.String()
 	}
-	if e.Error != 0 {
-		s += " error=" + strconv.FormatUint(uint64(e.Error), 10)
+	if e.Error != 0 && (e.Kind == EventCommLost || e.Kind == EventCantStart || e.Kind == EventSendFailed) {
+		s += " cause=" + strconv.FormatUint(uint64(e.Error), 10)
 	}
 	if e.Kind == EventCommUp || e.Kind == EventRestart {
 		s += fmt.Sprintf(" streams=%d/%d", e.InStreams, e.OutStreams)
@@ -199,6 +202,19 @@ type Status struct {
 //
 // Recv and Send may be called concurrently with each other (one reader, any
 // number of writers); Close and the deadline setters unblock them.
+//
+// How an association ends, as Recv reports it:
+//   - this end called Close or Abort: ErrClosed from then on;
+//   - the peer shut it down gracefully: what was already received, then
+//     EventShutdown once, then io.EOF;
+//   - it was lost (the peer aborted, was declared dead, or setup failed):
+//     what was already received, then EventCommLost (or EventCantStart),
+//     then one EventSendFailed per message that was not delivered, then
+//     errors wrapping ErrAssociationLost.
+//
+// Send fails once the association has ended: ErrClosed after Close or
+// Abort, an error wrapping ErrAssociationLost once Recv has reported a
+// loss, and another non-nil error (EPIPE) otherwise.
 type Association interface {
 	// Recv reads the next whole message into buf, or the next event. Exactly
 	// one of the results is set: a Message whose Data aliases buf, or an
@@ -232,8 +248,30 @@ var (
 	ErrMessageTooLong = errors.New("sctp: message longer than the receive buffer")
 	ErrClosed         = errors.New("sctp: association closed")
 	ErrInvalidStream  = errors.New("sctp: stream id beyond the negotiated outbound streams")
-	ErrNoSCTP         = errors.New("sctp: kernel has no SCTP support (EPROTONOSUPPORT); run under the lab: siglab test / siglab run")
+	// ErrAssociationLost is wrapped by the errors Recv and Send return
+	// after the association was lost; see Association. The cause the
+	// kernel gave (such as syscall.ECONNRESET or syscall.ETIMEDOUT) is
+	// wrapped too.
+	ErrAssociationLost = errors.New("sctp: association lost")
+	ErrNoSCTP          = errors.New("sctp: kernel has no SCTP support (EPROTONOSUPPORT); run under the lab: siglab test / siglab run")
 )
+
+// LostError is the error Recv and Send return after the association was
+// lost. It matches ErrAssociationLost and unwraps to its cause.
+type LostError struct {
+	Op    string // "recv" or "send"
+	Cause error
+}
+
+func (e *LostError) Error() string {
+	return "sctp: " + e.Op + ": association lost: " + e.Cause.Error()
+}
+
+// Is makes errors.Is(err, ErrAssociationLost) hold.
+func (e *LostError) Is(target error) bool { return target == ErrAssociationLost }
+
+// Unwrap returns the cause.
+func (e *LostError) Unwrap() error { return e.Cause }
 
 // Tuning is the set of per-endpoint SCTP parameters the layer sets. Zero
 // fields keep the kernel's value.

@@ -269,6 +269,25 @@ func TestLabCommLostOnPeerAbort(t *testing.T) {
 	if ev.Kind != EventCommLost {
 		t.Fatalf("after peer Abort: %v, want comm-lost", ev)
 	}
+	// After the loss Recv ends with ErrAssociationLost; it must not wait
+	// for data that will never come (the deadline only guards the test).
+	server.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1024)
+	for i := 0; ; i++ {
+		_, ev, err := server.Recv(buf)
+		if err != nil {
+			if !errors.Is(err, ErrAssociationLost) {
+				t.Fatalf("Recv after comm-lost: %v, want an error wrapping ErrAssociationLost", err)
+			}
+			break
+		}
+		if i > 100 {
+			t.Fatalf("Recv after comm-lost keeps returning events (last %v)", ev)
+		}
+	}
+	if err := server.Send(Message{Data: []byte("x")}); !errors.Is(err, ErrAssociationLost) {
+		t.Fatalf("Send after comm-lost: %v, want an error wrapping ErrAssociationLost", err)
+	}
 }
 
 // TestLabSendFailedCarriesUnsent fills the peer's window, then the peer

@@ -340,6 +340,10 @@ type Conn struct {
 	rc     syscall.RawConn
 	fam    int
 	closed atomic.Bool
+	// lost is set once Recv has reported the association lost (comm-lost or
+	// cant-start): the kernel keeps the socket readable-blocking after
+	// that, so an empty receive queue then means the end, not a wait.
+	lost atomic.Bool
 	// streams holds the negotiated inbound (high 16 bits) and outbound (low
 	// 16 bits) stream counts.
 	streams atomic.Uint32
@@ -408,6 +412,10 @@ func (c *Conn) doRecvmsg(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if c.lost.Load() {
+				c.rn, c.rerr = 0, unix.ECONNRESET
+				return true
+			}
 			return false
 		}
 		c.rn, c.rerr = int(r), e
@@ -459,6 +467,9 @@ func (c *Conn) ioErr(op string, err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return os.ErrDeadlineExceeded
 	}
+	if c.lost.Load() {
+		return &LostError{Op: op, Cause: err}
+	}
 	return &net.OpError{Op: op, Net: "sctp", Err: err}
 }
 
@@ -472,8 +483,15 @@ func (c *Conn) Recv(buf []byte) (Message, *Event, error) {
 		return Message{}, nil, ErrClosed
 	}
 	m, ev, err := c.rcv.next(buf, c)
-	if ev != nil && (ev.Kind == EventCommUp || ev.Kind == EventRestart) && ev.OutStreams != 0 {
-		c.setStreams(ev.InStreams, ev.OutStreams)
+	if ev != nil {
+		switch ev.Kind {
+		case EventCommUp, EventRestart:
+			if ev.OutStreams != 0 {
+				c.setStreams(ev.InStreams, ev.OutStreams)
+			}
+		case EventCommLost, EventCantStart:
+			c.lost.Store(true)
+		}
 	}
 	return m, ev, err
 }

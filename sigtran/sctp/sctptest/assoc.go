@@ -85,7 +85,7 @@ type Assoc struct {
 
 	rq     []item
 	eof    bool  // a terminal event is queued; Recv returns endErr once drained
-	endErr error // io.EOF after a shutdown, ECONNRESET or ETIMEDOUT after comm-lost
+	endErr error // io.EOF after a shutdown, an *sctp.LostError after comm-lost
 	closed bool  // Close or Abort was called
 	rdl    time.Time
 	wdl    time.Time
@@ -176,7 +176,7 @@ func (l *link) wait(ch chan struct{}, dl time.Time) {
 // association it first returns everything already received, then the
 // terminal event (EventShutdown, or EventCommLost followed by one
 // EventSendFailed per undelivered message), and from then on the error the
-// kernel gives: io.EOF after a shutdown, a *net.OpError wrapping
+// kernel gives: io.EOF after a shutdown, an *sctp.LostError wrapping
 // syscall.ECONNRESET after the peer's abort or syscall.ETIMEDOUT after the
 // peer was declared dead.
 func (e *Assoc) Recv(buf []byte) (sctp.Message, *sctp.Event, error) {
@@ -218,8 +218,8 @@ func (e *Assoc) Recv(buf []byte) (sctp.Message, *sctp.Event, error) {
 // user data outstanding towards the peer (in flight or unread there) would
 // exceed the peer's receive buffer. As with the kernel, an empty message is
 // refused; after this end's Close or Abort Send returns sctp.ErrClosed, and
-// after the association ended otherwise a *net.OpError wrapping
-// syscall.EPIPE.
+// after the association ended otherwise an error wrapping syscall.EPIPE
+// (and sctp.ErrAssociationLost when it was lost).
 func (e *Assoc) Send(m sctp.Message) error {
 	l := e.l
 	l.mu.Lock()
@@ -230,6 +230,9 @@ func (e *Assoc) Send(m sctp.Message) error {
 			return sctp.ErrClosed
 		}
 		if e.eof {
+			if errors.Is(e.endErr, sctp.ErrAssociationLost) {
+				return &sctp.LostError{Op: "send", Cause: syscall.EPIPE}
+			}
 			return &net.OpError{Op: "send", Net: "sctp", Err: syscall.EPIPE}
 		}
 		if m.Stream >= e.out {
@@ -460,7 +463,7 @@ func (l *link) die(cause uint32, errno syscall.Errno) {
 	}
 	l.dead = true
 	for _, e := range l.ends {
-		e.terminate(sctp.Event{Kind: sctp.EventCommLost, Error: cause}, true, &net.OpError{Op: "recv", Net: "sctp", Err: errno})
+		e.terminate(sctp.Event{Kind: sctp.EventCommLost, Error: cause}, true, &sctp.LostError{Op: "recv", Cause: errno})
 	}
 	l.finish()
 }

@@ -186,8 +186,8 @@ func TestCloseWithUnreadDataAborts(t *testing.T) {
 	if ev := wantEvent(t, b, sctp.EventCommLost); ev.Error != causeUserAbort {
 		t.Errorf("comm-lost error = %d, want %d", ev.Error, causeUserAbort)
 	}
-	if _, _, err := b.Recv(nil); !errors.Is(err, syscall.ECONNRESET) {
-		t.Errorf("Recv = %v, want ECONNRESET", err)
+	if _, _, err := b.Recv(nil); !errors.Is(err, syscall.ECONNRESET) || !errors.Is(err, sctp.ErrAssociationLost) {
+		t.Errorf("Recv = %v, want ErrAssociationLost wrapping ECONNRESET", err)
 	}
 }
 
@@ -337,8 +337,8 @@ func TestDeadPeer(t *testing.T) {
 				t.Errorf("send-failed %v, want %q", ev, want)
 			}
 		}
-		if _, _, err := tt.e.Recv(nil); !errors.Is(err, syscall.ETIMEDOUT) {
-			t.Errorf("Recv = %v, want ETIMEDOUT", err)
+		if _, _, err := tt.e.Recv(nil); !errors.Is(err, syscall.ETIMEDOUT) || !errors.Is(err, sctp.ErrAssociationLost) {
+			t.Errorf("Recv = %v, want ErrAssociationLost wrapping ETIMEDOUT", err)
 		}
 	}
 	if clk.Pending() != 0 {

@@ -30,10 +30,11 @@
 //     Send return sctp.ErrClosed (closing again is a no-op). An end whose
 //     peer closed or that lost the association first reads what it had
 //     already received, then the events above; then Recv returns, every
-//     time, io.EOF after a shutdown, or a *net.OpError wrapping
-//     syscall.ECONNRESET (peer aborted) or syscall.ETIMEDOUT (peer dead)
-//     after comm-lost, and Send returns a *net.OpError wrapping
-//     syscall.EPIPE. Closing an end that has unread messages aborts
+//     time, io.EOF after a shutdown, or an *sctp.LostError (matching
+//     sctp.ErrAssociationLost) wrapping syscall.ECONNRESET (peer aborted)
+//     or syscall.ETIMEDOUT (peer dead) after comm-lost; Send returns an
+//     error wrapping syscall.EPIPE (and sctp.ErrAssociationLost after a
+//     loss). Closing an end that has unread messages aborts
 //     instead of shutting down, as the kernel does. Empty messages are
 //     refused, as SCTP carries none.
 //   - Deadlines work as in net.Conn; an expired one yields an error for which
