@@ -43,6 +43,24 @@ func TestLabLinkCut(t *testing.T) {
 	}
 }
 
+// TestLabPeerDeath isolates the receiving host mid-stream: the sender must
+// report the association lost within the bound the telecom profile implies.
+func TestLabPeerDeath(t *testing.T) {
+	o := Options{Tuning: sctp.Telecom, Log: testLog{t}, After: 3 * time.Second}
+	res, err := PeerDeath(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Report(os.Stdout)
+	if res.Unaccounted != 0 {
+		t.Errorf("%d of %d messages were neither delivered nor handed back in a send-failed event", res.Unaccounted, res.Sent)
+	}
+	bound := sctp.Telecom.Bounds().PeerDead
+	if res.PeerLost <= 0 || res.PeerLost > bound {
+		t.Errorf("dead peer reported lost after %s; the telecom profile's bound is %s", res.PeerLost, bound)
+	}
+}
+
 type testLog struct{ t *testing.T }
 
 func (l testLog) Write(p []byte) (int, error) {
