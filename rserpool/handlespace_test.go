@@ -356,3 +356,55 @@ func BenchmarkHandlespaceSelect(b *testing.B) {
 		})
 	}
 }
+
+// FuzzHandlespace interprets its input as a sequence of operations
+// (register, update, deregister, expire, change home, select) and checks
+// the trees, ownership counts and checksums after each of them.
+func FuzzHandlespace(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	f.Add([]byte("\x00\x01\x10\x00\x02\x20\x05\x01\x00\x40\x02\x01\x30\x03\x03"))
+	policies := []PolicyType{RoundRobin, WeightedRoundRobin, Random, WeightedRandom, Priority,
+		LeastUsed, LeastUsedWithDegradation, PriorityLeastUsed, RandomizedLeastUsed}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		hs := newHS(1)
+		now := t0
+		for len(ops) >= 3 {
+			op, a, b := ops[0], ops[1], ops[2]
+			ops = ops[3:]
+			handle := []byte{'p', '0' + a%4}
+			id := uint32(b % 8)
+			switch op % 6 {
+			case 0, 1:
+				pe := testPE(id, Policy{Type: policies[(a/4)%9], Weight: uint32(b%3) + 1, Priority: uint32(b % 2),
+					Load: uint32(a) << 24, LoadDegradation: uint32(b) << 20})
+				pe.HomeRegistrar = uint32(op>>4) % 3
+				pe.RegistrationLife = int32(b) * 10
+				_, _, err := hs.Register(handle, pe, now)
+				// Only a policy other than the pool's may be refused.
+				if p := hs.Pool(handle); err != nil && (p == nil || p.Policy() == pe.Policy.Type) {
+					t.Fatalf("register %d into %s: %v", id, handle, err)
+				}
+			case 2:
+				hs.Deregister(handle, id)
+			case 3:
+				now = now.Add(time.Duration(b) * time.Millisecond)
+				for _, e := range hs.Expire(now, nil) {
+					if e.Expires().After(now) {
+						t.Fatalf("expired early")
+					}
+				}
+			case 4:
+				if e := hs.Find(handle, id); e != nil {
+					hs.SetHome(e, uint32(b%3))
+				}
+			case 5:
+				k := int(b % 5)
+				got, _ := hs.Select(handle, k, nil)
+				if p := hs.Pool(handle); p != nil && len(got) != min(k, p.Len()) {
+					t.Fatalf("selected %d of %d, asked %d", len(got), p.Len(), k)
+				}
+			}
+			verifyOwners(t, hs)
+		}
+	})
+}
