@@ -1,6 +1,7 @@
 package sctp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -383,4 +384,12 @@ type Listener interface {
 	Accept() (Association, error)
 	Close() error
 	Addr() Addr
+}
+
+// Transport opens associations. Upper layers take one so the same code runs
+// over kernel SCTP (Kernel) and over the in-memory network of package
+// sctptest.
+type Transport interface {
+	Listen(laddr Addr) (Listener, error)
+	Dial(ctx context.Context, laddr, raddr Addr) (Association, error)
 }

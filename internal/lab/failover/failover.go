@@ -34,7 +34,10 @@ type Options struct {
 	After    time.Duration // traffic after the fault (default 2 s)
 	Streams  uint16        // streams used round robin (default 4)
 	Size     int           // message size in bytes, at least 20 (default 64)
-	Log      io.Writer     // progress lines; nil is silent
+	// Idle stops the stream at the fault, so only heartbeats can detect
+	// it (PeerDeath).
+	Idle bool
+	Log  io.Writer // progress lines; nil is silent
 }
 
 func (o *Options) defaults() {
@@ -279,6 +282,9 @@ func stream(ctx context.Context, p *pair, o Options, fault func() error, waitLos
 			mu.Lock()
 			faultAt = time.Since(base)
 			mu.Unlock()
+			if o.Idle {
+				break
+			}
 		}
 		if d := time.Until(base.Add(time.Duration(k) * o.Interval)); d > 0 {
 			time.Sleep(d)
@@ -398,7 +404,11 @@ func PeerDeath(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer p.close()
-	fmt.Fprintf(o.Log, "streaming, then isolating host 2 (both networks) after %s\n", o.Before)
+	idle := ""
+	if o.Idle {
+		idle = "; the stream stops there (idle association)"
+	}
+	fmt.Fprintf(o.Log, "streaming, then isolating host 2 (both networks) after %s%s\n", o.Before, idle)
 	return stream(ctx, p, o, func() error { return p.topo.Isolate(2) }, true)
 }
 

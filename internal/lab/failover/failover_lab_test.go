@@ -61,6 +61,24 @@ func TestLabPeerDeath(t *testing.T) {
 	}
 }
 
+// TestLabPeerDeathIdle is the same with no traffic after the isolation:
+// only heartbeats can find the dead peer, within the idle bound.
+func TestLabPeerDeathIdle(t *testing.T) {
+	o := Options{Tuning: sctp.Telecom, Log: testLog{t}, Idle: true}
+	res, err := PeerDeath(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Report(os.Stdout)
+	if res.Unaccounted != 0 {
+		t.Errorf("%d of %d messages were neither delivered nor handed back in a send-failed event", res.Unaccounted, res.Sent)
+	}
+	bound := sctp.Telecom.Bounds().PeerDeadIdle
+	if res.PeerLost <= 0 || res.PeerLost > bound {
+		t.Errorf("idle dead peer reported lost after %s; the telecom profile's idle bound is %s", res.PeerLost, bound)
+	}
+}
+
 type testLog struct{ t *testing.T }
 
 func (l testLog) Write(p []byte) (int, error) {

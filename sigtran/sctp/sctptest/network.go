@@ -56,6 +56,7 @@ type Listener struct {
 }
 
 var _ sctp.Listener = (*Listener)(nil)
+var _ sctp.Transport = (*Network)(nil)
 
 // Listen binds a listener to addr with the network's tuning. An address with
 // no IP (or an unspecified one) accepts associations to any IP at its port;
