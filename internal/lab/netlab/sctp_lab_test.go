@@ -87,3 +87,12 @@ func TestLabSCTPAcrossNamespaces(t *testing.T) {
 		}
 	}
 }
+
+// TestLabTopology runs the topology tests again on the lab's kernel, the
+// one every kernel-SCTP test runs on: two hosts reach each other on both
+// networks, a link is cut and restored, a host is isolated and rejoins.
+func TestLabTopology(t *testing.T) {
+	t.Run("BothNetworks", TestTwoHostsReachEachOtherOnBothNetworks)
+	t.Run("LinkDownAndUp", TestLinkDownAndUp)
+	t.Run("Isolate", TestIsolate)
+}
