@@ -8,18 +8,31 @@ SIGLAB  := bin/siglab
 LAB_PKGS = $(shell grep -rl --include='*_lab_test.go' '^//go:build lab' . | xargs -r -n1 dirname | sort -u)
 LAB_TEST_FLAGS ?= -test.run '^(TestLab|ExampleLab)' -test.v -test.timeout 20m
 
-.PHONY: all build check-go setup vet unit lab-test test demo bench fuzz clean
+.PHONY: all build check-go host-deps setup vet unit lab-test test demo bench clean
 
 all: build
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "make: Go is missing: install Go 1.26 or newer (https://go.dev/dl) and put it on PATH"; exit 1; }
 
+# Host tools the tests need, as command:Debian-package: gcc for the race
+# detector (cgo), xz to unpack the lab kernel for its faster boot.
+HOST_TOOLS = gcc:gcc xz:xz-utils
+host-deps:
+	@missing=""; for t in $(HOST_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
+	      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
+	  else echo "make: missing host packages: install them with: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+
 build: check-go
 	$(GO) build ./...
 
 # siglab is rebuilt every time: it is cheap and must match the tree.
-$(SIGLAB): check-go FORCE
+$(SIGLAB): check-go host-deps FORCE
 	@mkdir -p bin
 	$(GO) build -o $(SIGLAB) ./cmd/siglab
 FORCE:
@@ -34,7 +47,7 @@ vet: check-go
 	$(GO) vet ./...
 	$(GO) vet -tags lab ./...
 
-unit: check-go
+unit: check-go host-deps
 	$(GO) test -race -count=1 ./...
 
 # Every kernel-SCTP test, in one lab VM boot (natively where the host kernel
