@@ -30,6 +30,10 @@ type Process struct {
 	// the output is kept in memory; see Output. Use os.Stdout / os.Stderr
 	// to pass it through.
 	Stdout, Stderr io.Writer
+	// Chroot, when set, is the program's root directory (chroot(2) in
+	// the child before exec). The program's name must then be an
+	// absolute path inside that root, and Dir is taken inside it too.
+	Chroot string
 
 	host *Host
 	name string
@@ -80,7 +84,7 @@ func (p *Process) Start() error {
 	if cmd.Stderr == nil {
 		cmd.Stderr = &p.out
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Chroot: p.Chroot}
 
 	t := p.host.topo
 	fd, err := p.host.nsFD()
