@@ -26,6 +26,7 @@ func main() {
 func execute() int {
 	var (
 		kvm     bool
+		peers   bool
 		native  bool
 		vm      bool
 		memory  int
@@ -39,7 +40,7 @@ func execute() int {
 			return nil, err
 		}
 		l := lab.NewLab(src)
-		l.KVM, l.Memory, l.CPUs, l.Timeout = kvm, memory, cpus, timeout
+		l.KVM, l.Memory, l.CPUs, l.Timeout, l.Peers = kvm, memory, cpus, timeout, peers
 		if native && vm {
 			return nil, fmt.Errorf("--native and --vm exclude each other")
 		}
@@ -64,8 +65,30 @@ func execute() int {
 	pf.IntVar(&memory, "memory", 2048, "VM memory in MiB")
 	pf.IntVar(&cpus, "cpus", 2, "VM CPUs")
 	pf.DurationVar(&timeout, "timeout", 25*time.Minute, "stop the VM after this long")
+	pf.BoolVar(&peers, "peers", false, "attach the third-party peers image (osmo-stp, rsplib, tshark) at /peers, building it once; siglab test does it by itself for packages whose *_lab_test.go has a line "+lab.PeersDirective)
 
 	root.AddCommand(&cobra.Command{
+		Use:   "decode CAPTURE [-- TSHARK-ARGS...]",
+		Short: "Decode a capture on the host with the peers image's tshark (chroot; e.g. -- -V or -- -T json)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, err := lab.EnsurePeers(ctx, os.Stderr)
+			if err != nil {
+				return err
+			}
+			tsharkArgs := args[1:]
+			if n := cmd.ArgsLenAtDash(); n >= 0 {
+				if n != 1 {
+					return fmt.Errorf("decode takes one capture file before --")
+				}
+			} else if len(args) != 1 {
+				return fmt.Errorf("decode takes one capture file; tshark's arguments go after --")
+			}
+			out, _, err := img.Decode(ctx, args[0], tsharkArgs...)
+			fmt.Print(out)
+			return err
+		},
+	}, &cobra.Command{
 		Use:   "run -- CMD [ARGS...]",
 		Short: "Run a command in the VM with the project's binaries on PATH",
 		Args:  cobra.MinimumNArgs(1),
@@ -109,7 +132,7 @@ func execute() int {
 		},
 	}, &cobra.Command{
 		Use:   "setup",
-		Short: "Install and fetch what the lab needs (qemu, a Debian kernel, busybox), once",
+		Short: "Install and fetch what the lab needs (qemu, a Debian kernel, busybox; with --peers the peers image), once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := lab.EnsureAssets(ctx, os.Stderr)
@@ -117,6 +140,13 @@ func execute() int {
 				return err
 			}
 			fmt.Printf("lab assets ready in %s: kernel %s, qemu %s\n", a.CacheDir, a.KernelVersion, a.Qemu)
+			if peers {
+				img, err := lab.EnsurePeers(ctx, os.Stderr)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("peers image ready: %s (root directory %s)\n", img.Image, img.Root)
+			}
 			return nil
 		},
 	})

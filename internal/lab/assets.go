@@ -27,6 +27,11 @@ var GuestModules = []string{
 	"veth", "bridge", "sch_netem", "dummy", // topologies and faults
 }
 
+// PeersModules are loaded too when the peers image is attached: the
+// virtio disk and ext4 (which, like libcrc32c, asks the crypto API for
+// "crc32c" at mount time: crc32c_generic in GuestModules provides it).
+var PeersModules = []string{"virtio_blk", "ext4"}
+
 // Assets are the files a lab boot needs, all from Debian packages.
 type Assets struct {
 	CacheDir      string // root of the lab cache

@@ -67,7 +67,15 @@ func guestMain() int {
 		fmt.Fprintln(os.Stderr, "siglab guest: mounting the repository (9p):", err)
 		return 125
 	}
-	fmt.Printf("siglab guest: kernel SCTP ready (%s, %d modules, init took %s)\n", kernelRelease(), len(spec.Modules), time.Since(start).Round(time.Millisecond))
+	withPeers := ""
+	if spec.Peers != "" {
+		if err := mountPeers(spec.Peers); err != nil {
+			fmt.Fprintln(os.Stderr, "siglab guest: peers image:", err)
+			return 125
+		}
+		withPeers = ", peers image at " + PeersRoot
+	}
+	fmt.Printf("siglab guest: kernel SCTP ready (%s, %d modules%s, init took %s)\n", kernelRelease(), len(spec.Modules), withPeers, time.Since(start).Round(time.Millisecond))
 	for k, v := range map[string]string{
 		"PATH": spec.BinDir + ":/bin:/sbin:/usr/bin:/usr/sbin",
 		"HOME": "/root", "TMPDIR": "/tmp", "TERM": "vt100", guestEnvVar: "1",
@@ -147,6 +155,45 @@ func guestMounts() error {
 		}
 	}
 	_ = os.Symlink("/run", "/var/run")
+	return nil
+}
+
+// mountPeers mounts the peers image from dev at PeersRoot (writable: qemu
+// keeps the writes in a snapshot) and binds the guest's /proc, /sys, /dev,
+// /tmp, /run and the shared folder into it, so that programs chrooted
+// there see the same kernel interfaces, temporary files and repository.
+func mountPeers(dev string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(dev); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no disk %s (virtio_blk loaded, but qemu attached no drive?)", dev)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := os.MkdirAll(PeersRoot, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount(dev, PeersRoot, "ext4", unix.MS_NOATIME, ""); err != nil {
+		return fmt.Errorf("mount %s (ext4) on %s: %w", dev, PeersRoot, err)
+	}
+	binds := []struct {
+		dir  string
+		flag uintptr
+	}{
+		{"/proc", 0}, {"/sys", 0}, {"/dev", unix.MS_REC}, {"/tmp", 0}, {"/run", 0}, {guestSrc, 0},
+	}
+	for _, b := range binds {
+		dst := PeersRoot + b.dir
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return err
+		}
+		if err := unix.Mount(b.dir, dst, "", unix.MS_BIND|b.flag, ""); err != nil {
+			return fmt.Errorf("bind %s on %s: %w", b.dir, dst, err)
+		}
+	}
 	return nil
 }
 

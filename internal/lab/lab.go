@@ -34,6 +34,11 @@ type Lab struct {
 	Native *bool
 	// Timeout bounds one VM boot from start to power-off.
 	Timeout time.Duration
+	// Peers attaches the third-party peers image (osmo-stp, rsplib,
+	// tshark; built once, see EnsurePeers) to the VM, mounted at /peers,
+	// and decodes captures on the host for the guest. Test turns it on
+	// when a package's *_lab_test.go file has a line //siglab:peers.
+	Peers bool
 
 	work string // the run's scratch directory, under Src/.labwork
 }
@@ -218,8 +223,39 @@ func (l *Lab) Test(ctx context.Context, patterns []string, args []string) (int, 
 	if len(steps) == 0 {
 		return 0, errors.New("lab: test: none of the packages has tests")
 	}
+	if !l.Peers {
+		for _, p := range pkgs {
+			if file := peersDirective(p.Dir); file != "" {
+				l.logf("%s asks for the peers image (%s in %s)", p.Import, PeersDirective, file)
+				l.Peers = true
+				break
+			}
+		}
+	}
 	l.logf("compiled %d test binaries in %s", len(steps), time.Since(start).Round(100*time.Millisecond))
 	return l.boot(ctx, guestSpec{Steps: steps})
+}
+
+// PeersDirective, alone on a line of a *_lab_test.go file, makes siglab
+// test attach the peers image for the run.
+const PeersDirective = "//siglab:peers"
+
+// peersDirective returns the name of the first *_lab_test.go file in dir
+// that carries PeersDirective, or "".
+func peersDirective(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*_lab_test.go"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.TrimSpace(line) == PeersDirective {
+				return filepath.Base(f)
+			}
+		}
+	}
+	return ""
 }
 
 func (l *Lab) listPackages(ctx context.Context, patterns []string) ([]TestPackage, error) {
@@ -259,6 +295,20 @@ func (l *Lab) boot(ctx context.Context, spec guestSpec) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	var peers *PeersImage
+	if l.Peers {
+		if peers, err = EnsurePeers(ctx, l.Log); err != nil {
+			return 0, err
+		}
+		spec.Peers = peersDevice
+		decodeDir := filepath.Join(l.work, "decode")
+		if err := os.MkdirAll(decodeDir, 0o755); err != nil {
+			return 0, err
+		}
+		spec.Env = append(spec.Env, DecodeDirEnv+"="+l.guestPath(decodeDir), RunDirEnv+"="+l.guestPath(l.work))
+		stop := l.serveDecodes(ctx, decodeDir, peers)
+		defer stop()
+	}
 	initBin := filepath.Join(l.work, "init")
 	if err := l.goCmd(ctx, "build", "-o", initBin, "./cmd/siglab"); err != nil {
 		return 0, err
@@ -273,6 +323,10 @@ func (l *Lab) boot(ctx context.Context, spec guestSpec) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
 	defer cancel()
 	args := l.qemuArgs(assets, initrd)
+	if peers != nil {
+		// snapshot=on: the guest may write, the image never changes.
+		args = append(args, "-drive", "file="+peers.Image+",format=raw,if=virtio,snapshot=on")
+	}
 	cmd := exec.CommandContext(ctx, assets.Qemu, args...)
 	cmd.Stdin = l.In
 	stdout, err := cmd.StdoutPipe()
@@ -284,7 +338,11 @@ func (l *Lab) boot(ctx context.Context, spec guestSpec) (int, error) {
 	if l.KVM {
 		accel = "KVM"
 	}
-	l.logf("booting kernel %s under %s, %d CPUs, %d MiB", assets.KernelVersion, accel, l.CPUs, l.Memory)
+	withPeers := ""
+	if peers != nil {
+		withPeers = ", peers image at /peers"
+	}
+	l.logf("booting kernel %s under %s, %d CPUs, %d MiB%s", assets.KernelVersion, accel, l.CPUs, l.Memory, withPeers)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("lab: starting qemu: %w", err)
@@ -347,7 +405,11 @@ func (l *Lab) qemuArgs(a *Assets, initrd string) []string {
 
 // writeInitramfs packs init, busybox, the modules and the spec.
 func (l *Lab) writeInitramfs(path string, a *Assets, initBin string, spec *guestSpec) error {
-	mods, err := a.ModuleLoadOrder(GuestModules)
+	names := GuestModules
+	if spec.Peers != "" {
+		names = append(append([]string(nil), names...), PeersModules...)
+	}
+	mods, err := a.ModuleLoadOrder(names)
 	if err != nil {
 		return err
 	}

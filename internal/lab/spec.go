@@ -18,6 +18,9 @@ type guestSpec struct {
 	ExitFile string `json:"exit_file"`
 	// BinDir is put first on PATH.
 	BinDir string `json:"bin_dir"`
+	// Peers is the block device holding the peers image, mounted at
+	// PeersRoot; empty means no image.
+	Peers string `json:"peers,omitempty"`
 }
 
 type guestStep struct {
@@ -32,4 +35,8 @@ const (
 	shareTag    = "src"
 	exitMarker  = "siglab: guest exit status "
 	guestEnvVar = "SIGLAB_GUEST"
+	peersDevice = "/dev/vda" // the first virtio disk
 )
+
+// PeersRoot is where the guest mounts the peers image.
+const PeersRoot = "/peers"
