@@ -1,6 +1,7 @@
 package m3ua
 
 import (
+	"slices"
 	"time"
 
 	"github.com/wmnsk/go-m3ua/messages"
@@ -20,10 +21,14 @@ type ASPConfig struct {
 	RCs []uint32
 	// Mode is the Traffic Mode Type to ask for; zero sends none.
 	Mode TrafficMode
-	// AutoActivate sends ASPAC as soon as the ASP is up.
+	// AutoActivate sends ASPAC as soon as the ASP is up (and, with
+	// Register, once the SGP answered the registration).
 	AutoActivate bool
-	Ack          time.Duration // T(ack); default DefaultAck
-	Beat         BeatConfig
+	// Register lists routing keys to register (REG REQ) as soon as the ASP
+	// is up; the routing contexts the SGP grants join RCs.
+	Register []RoutingKey
+	Ack      time.Duration // T(ack); default DefaultAck
+	Beat     BeatConfig
 }
 
 // ASP is the application server process side of one association to an SGP
@@ -39,14 +44,54 @@ type ASP struct {
 	up      bool // association up
 	state   ASPState
 	pending messages.M3UA // request awaiting its ack, resent on T(ack)
+	// registering: REG REQ of cfg.Register sent, REG RSP not yet in.
+	registering bool
+	dests       map[uint32]*destInfo // the SGP's reports, by masked point code
 }
+
+// Registered: the SGP answered a REG REQ. Successful results' routing
+// contexts now belong to the ASP's routing contexts (RCs).
+type Registered struct {
+	Assoc   AssocID
+	Results []RegResult
+}
+
+// Deregistered: the SGP answered a DEREG REQ.
+type Deregistered struct {
+	Assoc   AssocID
+	Results []DeregResult
+}
+
+func (Registered) isEvent()   {}
+func (Deregistered) isEvent() {}
 
 // NewASP returns an ASP for one association.
 func NewASP(cfg ASPConfig) *ASP {
 	if cfg.Ack <= 0 {
 		cfg.Ack = DefaultAck
 	}
-	return &ASP{core: newCore(cfg.Beat), cfg: cfg}
+	cfg.RCs = slices.Clone(cfg.RCs)
+	return &ASP{core: newCore(cfg.Beat), cfg: cfg, dests: map[uint32]*destInfo{}}
+}
+
+// RCs returns the routing contexts the ASP activates: the configured ones
+// and those granted by registration.
+func (s *ASP) RCs() []uint32 { return slices.Clone(s.cfg.RCs) }
+
+// Register sends REG REQ for keys. The answer raises Registered.
+func (s *ASP) Register(now time.Time, keys ...RoutingKey) {
+	if !s.up || s.state == ASPDown || len(keys) == 0 {
+		return
+	}
+	s.send(s.assoc, 0, &RegReq{Keys: slices.Clone(keys)})
+}
+
+// Deregister sends DEREG REQ for rcs. The answer raises Deregistered.
+func (s *ASP) Deregister(now time.Time, rcs ...uint32) {
+	if !s.up || s.state == ASPDown || len(rcs) == 0 {
+		return
+	}
+	s.send(s.assoc, 0, &DeregReq{RCs: slices.Clone(rcs)})
 }
 
 // State returns the ASP state.
@@ -69,6 +114,8 @@ func (s *ASP) AssocDown(now time.Time) {
 	}
 	s.up = false
 	s.pending = nil
+	s.registering = false
+	clear(s.dests) // a new association starts with every destination available
 	s.stop(TimerID{Kind: TimerAck, Assoc: s.assoc})
 	s.stopBeat(s.assoc)
 	s.setState(ASPDown)
@@ -180,7 +227,10 @@ func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 		s.settle()
 		s.setState(ASPInactive)
 		s.startBeat(now, a)
-		if s.cfg.AutoActivate {
+		if len(s.cfg.Register) > 0 {
+			s.registering = true
+			s.Register(now, s.cfg.Register...)
+		} else if s.cfg.AutoActivate {
 			s.Activate(now)
 		}
 	case *messages.AspActiveAck:
@@ -238,8 +288,37 @@ func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 		s.event(DataReceived{Assoc: a, Data: u})
 	case *messages.DestinationUnavailable, *messages.DestinationAvailable, *messages.DestinationStateAudit,
 		*messages.SignallingCongestion, *messages.DestinationUserPartUnavailable, *messages.DestinationRestricted:
-		// SSNM is not acted on yet (next step of issue 3).
-		s.counters.Ignored++
+		if pe := s.ssnm(m); pe != nil {
+			s.refuse(a, stream, b, pe)
+		}
+	case *RegRsp:
+		if s.state == ASPDown {
+			s.refuse(a, stream, b, perr(ErrUnexpectedMessage, "REG RSP while ASP-DOWN"))
+			return
+		}
+		for _, r := range m.Results {
+			if (r.Status == params.SuccessfullyRegistered || r.Status == params.RoutingKeyAlreadyRegistered) && !slices.Contains(s.cfg.RCs, r.RC) {
+				s.cfg.RCs = append(s.cfg.RCs, r.RC)
+			}
+		}
+		s.event(Registered{Assoc: a, Results: slices.Clone(m.Results)})
+		if s.registering {
+			s.registering = false
+			if s.cfg.AutoActivate && len(s.cfg.RCs) > 0 && s.state == ASPInactive {
+				s.Activate(now)
+			}
+		}
+	case *DeregRsp:
+		if s.state == ASPDown {
+			s.refuse(a, stream, b, perr(ErrUnexpectedMessage, "DEREG RSP while ASP-DOWN"))
+			return
+		}
+		for _, r := range m.Results {
+			if r.Status == params.SuccessfullyDeregistered {
+				s.cfg.RCs = slices.DeleteFunc(s.cfg.RCs, func(rc uint32) bool { return rc == r.RC })
+			}
+		}
+		s.event(Deregistered{Assoc: a, Results: slices.Clone(m.Results)})
 	default:
 		s.refuse(a, stream, b, perr(ErrUnexpectedMessage, "%s at the ASP", MessageName(m.MessageClass(), m.MessageType())))
 	}

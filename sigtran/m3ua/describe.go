@@ -72,14 +72,38 @@ func describeParams(sb *strings.Builder, b []byte) {
 		case params.InfoString:
 			fmt.Fprintf(sb, "info=%q", v)
 		case params.AffectedPointCode:
-			sb.WriteString("apc=" + list())
+			var pcs []uint32
+			for i := 0; i+4 <= len(v); i += 4 {
+				pcs = append(pcs, binary.BigEndian.Uint32(v[i:]))
+			}
+			sb.WriteString("apc=" + APCString(pcs...))
 		case params.ProtocolData:
 			if len(v) >= 12 {
 				fmt.Fprintf(sb, "opc=%d dpc=%d si=%d ni=%d mp=%d sls=%d data=%x",
 					binary.BigEndian.Uint32(v[0:]), binary.BigEndian.Uint32(v[4:]), v[8], v[9], v[10], v[11], v[12:])
 			}
+		case params.NetworkAppearance:
+			fmt.Fprintf(sb, "na=%d", u32())
+		case params.UserCause:
+			fmt.Fprintf(sb, "user=%d cause=%d", u32()&0xffff, u32()>>16)
+		case params.CongestionIndications:
+			fmt.Fprintf(sb, "level=%d", u32()&0xff)
+		case params.ConcernedDestination:
+			fmt.Fprintf(sb, "concerned=%d", u32()&0xffffff)
+		case params.LocalRoutingKeyIdentifier:
+			fmt.Fprintf(sb, "lrk=%d", u32())
+		case params.DestinationPointCode:
+			fmt.Fprintf(sb, "dpc=%d", u32())
+		case params.ServiceIndicators:
+			fmt.Fprintf(sb, "si=%x", v)
+		case params.OriginatingPointCodeList:
+			sb.WriteString("opc=" + list())
+		case params.RegistrationStatus:
+			sb.WriteString("status=" + RegStatusName(u32()))
+		case params.DeregistrationStatus:
+			sb.WriteString("status=" + DeregStatusName(u32()))
 		case params.RoutingKey, params.RegistrationResult, params.DeregistrationResult:
-			fmt.Fprintf(sb, "%#04x{", tag)
+			sb.WriteString(map[uint16]string{params.RoutingKey: "key", params.RegistrationResult: "result", params.DeregistrationResult: "result"}[tag] + "{")
 			var inner strings.Builder
 			describeParams(&inner, v)
 			sb.WriteString(strings.TrimSpace(inner.String()) + "}")
@@ -105,4 +129,46 @@ func statusName(typ, info uint16) string {
 		return "ASP-Failure"
 	}
 	return fmt.Sprintf("status=%d/%d", typ, info)
+}
+
+var regStatusNames = [...]string{
+	"Successfully-Registered", "Unknown", "Invalid-DPC", "Invalid-Network-Appearance",
+	"Invalid-Routing-Key", "Permission-Denied", "Cannot-Support-Unique-Routing",
+	"Routing-Key-Not-Currently-Provisioned", "Insufficient-Resources",
+	"Unsupported-RK-Parameter-Field", "Unsupported-Traffic-Handling-Mode",
+	"Routing-Key-Change-Refused", "Routing-Key-Already-Registered",
+}
+
+var deregStatusNames = [...]string{
+	"Successfully-Deregistered", "Unknown", "Invalid-Routing-Context",
+	"Permission-Denied", "Not-Registered", "ASP-Currently-Active",
+}
+
+// RegStatusName names a Registration Status value (RFC 4666 3.6.2).
+func RegStatusName(v uint32) string {
+	if v < uint32(len(regStatusNames)) {
+		return regStatusNames[v]
+	}
+	return fmt.Sprintf("reg-status(%d)", v)
+}
+
+// DeregStatusName names a Deregistration Status value (RFC 4666 3.6.4).
+func DeregStatusName(v uint32) string {
+	if v < uint32(len(deregStatusNames)) {
+		return deregStatusNames[v]
+	}
+	return fmt.Sprintf("dereg-status(%d)", v)
+}
+
+// APCString formats affected point codes, "100" or "256/8" for a point
+// code with its low 8 bits wildcarded, separated by commas.
+func APCString(apcs ...uint32) string {
+	parts := make([]string, len(apcs))
+	for i, a := range apcs {
+		parts[i] = fmt.Sprint(a & 0xffffff)
+		if a>>24 != 0 {
+			parts[i] += fmt.Sprintf("/%d", a>>24)
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -28,6 +28,28 @@
 // goroutine, touches a socket, takes a lock or reads the clock; the drivers
 // over sigtran/sctp do that.
 //
+// # Signalling network management and routing key management
+//
+// The SGP tells its active ASPs what the layer above learns of SS7
+// destinations (SetDestination, SetCongestion, ReportUserPartUnavailable:
+// DUNA, DAVA, DRST, SCON, DUPU) and answers DAUD from what it knows, with
+// ERR "Destination Status Unknown" for point codes it knows nothing of.
+// The ASP keeps its view of the destinations (Reachable) and raises
+// DestinationChanged, CongestionChanged and UserPartUnavailable.
+//
+// Routing keys are registered (REG REQ, DEREG REQ) under a per-SGP
+// policy: StaticOnly grants only keys (or routing contexts) the
+// configuration has and answers "Permission Denied" otherwise;
+// DynamicPermitted also creates an AS, with a routing context allocated
+// from DynamicRCBase, that serves only the ASPs that registered it and
+// goes with the last of them.
+//
+// # Drivers
+//
+// Server and Client run the machines over sigtran/sctp associations (any
+// sctp.Transport: kernel SCTP or sctptest); see driver.go for how they
+// own the machines, timers and associations.
+//
 // # Timers
 //
 //	timer    sigpool default          RFC 4666

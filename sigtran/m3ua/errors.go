@@ -65,6 +65,9 @@ type ProtocolError struct {
 	// RoutingContexts, when set, are the offending routing contexts; the
 	// ERR carries them (RFC 4666 3.8.1, Invalid Routing Context).
 	RoutingContexts []uint32
+	// AffectedPointCodes, when set, are the point codes an ERR
+	// "Destination Status Unknown" names (RFC 4666 3.8.1).
+	AffectedPointCodes []uint32
 }
 
 func (e *ProtocolError) Error() string {

@@ -20,6 +20,13 @@ func addGoldenSeeds(f *testing.F) {
 // encodes identically (decode∘encode is a fixed point after one round).
 func FuzzDecode(f *testing.F) {
 	addGoldenSeeds(f)
+	for _, m := range []string{
+		"DAUD rc=1 apc=100 mask=3", "SCON apc=5 level=3 concerned=9", "DUPU rc=2 apc=5 user=3 cause=2",
+		"DRST apc=5,6", "DEREG-REQ rc=1,2", "REG-RSP lrk=1 status=12 rc=7", "DEREG-RSP rc=7 status=5",
+		"REG-REQ lrk=1 dpc=300 si=3,4 opc=1,2 na=4 mode=broadcast | lrk=2 dpc=1 rc=9",
+	} {
+		f.Add(buildMessage(f, m))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
 		if err != nil {

@@ -250,12 +250,16 @@ func (c *core) refuse(a AssocID, stream uint16, raw []byte, pe *ProtocolError) {
 	if len(pe.RoutingContexts) > 0 {
 		rc = params.NewRoutingContext(pe.RoutingContexts...)
 	}
+	var apc *params.Param
+	if len(pe.AffectedPointCodes) > 0 {
+		apc = params.NewAffectedPointCode(pe.AffectedPointCodes...)
+	}
 	var diag *params.Param
 	if len(raw) > 0 {
 		n := min(len(raw), maxDiag)
 		diag = params.NewDiagnosticInformation(append([]byte(nil), raw[:n]...))
 	}
-	c.send(a, 0, messages.NewError(params.NewErrorCode(uint32(pe.Code)), rc, nil, nil, diag))
+	c.send(a, 0, messages.NewError(params.NewErrorCode(uint32(pe.Code)), rc, nil, apc, diag))
 	c.event(Refused{Assoc: a, Stream: stream, Err: pe})
 }
 

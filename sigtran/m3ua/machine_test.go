@@ -70,12 +70,25 @@ func FuzzSGP(f *testing.F) {
 		f.Add(uint8(0), uint8(0), unhex(f, g.hex), unhex(f, g.hex))
 	}
 	f.Add(uint8(0), uint8(1), buildMessage(f, "ASPUP"), buildMessage(f, "ASPAC rc=1"))
+	// SSNM and RKM.
+	f.Add(uint8(1), uint8(0), buildMessage(f, "DAUD rc=2 apc=100,101,7"), buildMessage(f, "DAUD apc=100 mask=3"))
+	f.Add(uint8(0), uint8(0), buildMessage(f, "ASPUP"), buildMessage(f, "DAUD apc=0 mask=24"))
+	f.Add(uint8(0), uint8(0), buildMessage(f, "ASPUP"), buildMessage(f, "REG-REQ lrk=1 dpc=300 si=3 | lrk=2 dpc=100 | lrk=3 dpc=5 rc=1 mode=loadshare"))
+	f.Add(uint8(1), uint8(0), buildMessage(f, "REG-REQ lrk=1 dpc=300 opc=1,2 na=4"), buildMessage(f, "DEREG-REQ rc=1000,2,1"))
+	f.Add(uint8(1), uint8(0), buildMessage(f, "REG-REQ lrk=1 dpc=300 | lrk=2 dpc=301 | lrk=3 dpc=302"), buildMessage(f, "ASPAC"))
+	f.Add(uint8(1), uint8(0), buildMessage(f, "DUNA apc=1"), buildMessage(f, "REG-RSP lrk=1 status=0 rc=1"))
 	f.Fuzz(func(t *testing.T, assoc, stream uint8, first, second []byte) {
 		t0 := time.Unix(0, 0)
 		s := NewSGP(SGPConfig{
-			ASes: []ASConfig{{RC: 1, Mode: Override, QueueLimit: 2}, {RC: 2, Mode: Loadshare, MinActive: 2}},
-			Beat: BeatConfig{Interval: time.Second},
+			ASes: []ASConfig{{RC: 1, Mode: Override, QueueLimit: 2, Key: &RoutingKey{DPC: 100}},
+				{RC: 2, Mode: Loadshare, MinActive: 2}},
+			Beat:         BeatConfig{Interval: time.Second},
+			Registration: DynamicPermitted,
+			MaxDynamic:   2,
 		})
+		s.SetDestination(t0, 100, DestUnavailable)
+		s.SetDestination(t0, 101, DestRestricted)
+		s.SetCongestion(t0, 101, 1)
 		s.AssocUp(t0, 1, 4)
 		s.AssocUp(t0, 2, 1) // a peer with no data stream
 		s.Receive(t0, 2, 0, buildMessage(t, "ASPUP"))
@@ -85,7 +98,11 @@ func FuzzSGP(f *testing.F) {
 		s.SendData(t0, UserData{RC: 1, SLS: stream})
 		s.Receive(t0, a, uint16(stream%3), second)
 		s.SendData(t0, UserData{RC: 2, SLS: stream})
+		s.SendData(t0, UserData{RC: DefaultDynamicRCBase, SLS: stream})
+		s.SetDestination(t0, 100, DestAvailable)
+		s.ReportUserPartUnavailable(t0, 102, 3, CauseUnequippedRemote)
 		s.AssocDown(t0, 2)
+		s.TakeDown(t0, 1)
 		for id, at := range s.armed {
 			s.Timer(at, id)
 		}
@@ -112,16 +129,28 @@ func FuzzASP(f *testing.F) {
 		f.Add(uint8(0), unhex(f, g.hex), unhex(f, g.hex))
 	}
 	f.Add(uint8(0), buildMessage(f, "ASPUP-ACK"), buildMessage(f, "ASPAC-ACK rc=1"))
+	// SSNM and RKM.
+	f.Add(uint8(0), buildMessage(f, "ASPUP-ACK"), buildMessage(f, "REG-RSP lrk=1 status=0 rc=500"))
+	f.Add(uint8(1), buildMessage(f, "ASPUP-ACK"), buildMessage(f, "DUNA rc=1 apc=0 mask=8"))
+	f.Add(uint8(1), buildMessage(f, "SCON apc=5 level=3 concerned=9"), buildMessage(f, "DUPU apc=5 user=3 cause=2"))
+	f.Add(uint8(2), buildMessage(f, "DRST apc=5,6,7"), buildMessage(f, "DAVA apc=6"))
+	f.Add(uint8(0), buildMessage(f, "DEREG-RSP rc=500 status=0"), buildMessage(f, "DAUD apc=1"))
 	f.Fuzz(func(t *testing.T, stream uint8, first, second []byte) {
 		t0 := time.Unix(0, 0)
-		s := NewASP(ASPConfig{RCs: []uint32{1}, Mode: Loadshare, AutoActivate: true, Beat: BeatConfig{Interval: time.Second}})
+		s := NewASP(ASPConfig{RCs: []uint32{1}, Mode: Loadshare, AutoActivate: true, Beat: BeatConfig{Interval: time.Second},
+			Register: []RoutingKey{{LocalRKID: 1, DPC: 100}}})
 		s.AssocUp(t0, 1, 4)
+		s.Receive(t0, 0, buildMessage(t, "ASPUP-ACK"))
 		s.Receive(t0, uint16(stream%3), first)
 		s.SendData(t0, UserData{RC: 1, HasRC: true, SLS: stream})
 		s.Receive(t0, uint16(stream%3), second)
 		for id, at := range s.armed {
 			s.Timer(at, id)
 		}
+		s.Reachable(5)
+		s.Audit(t0, 5, APC(0, 8))
+		s.Register(t0, RoutingKey{LocalRKID: 2, DPC: 7, SIs: []uint8{3}})
+		s.Deregister(t0, s.RCs()...)
 		s.Deactivate(t0)
 		s.Down(t0)
 		for _, snd := range s.Ready().Sends {

@@ -27,6 +27,9 @@ type ASConfig struct {
 	MinActive  int
 	Recovery   time.Duration // T(r); default DefaultRecovery
 	QueueLimit int           // DATA held while AS-PENDING; default DefaultQueueLimit
+	// Key is the AS's routing key, for matching registration requests
+	// (RKM); nil: the AS is only reachable by its routing context.
+	Key *RoutingKey
 }
 
 // SGPConfig configures an SGP.
@@ -36,6 +39,17 @@ type SGPConfig struct {
 	// Required").
 	RequireASPID bool
 	Beat         BeatConfig
+	// Registration is the dynamic registration (RKM) policy.
+	Registration RegistrationPolicy
+	// DynamicRCBase is the first routing context allocated to dynamically
+	// registered ASes (default DefaultDynamicRCBase); MaxDynamic bounds
+	// how many may exist at once (default DefaultMaxDynamic).
+	DynamicRCBase uint32
+	MaxDynamic    int
+	// NA, when HasNA, is the network appearance of this SGP: a routing
+	// key registered with another one is refused.
+	NA    uint32
+	HasNA bool
 }
 
 type sgpPeer struct {
@@ -63,6 +77,10 @@ type appServer struct {
 	state  ASState
 	active []AssocID // in activation order
 	queue  []UserData
+	// dynamic ASes exist because an ASP registered them; owners are the
+	// ASPs whose registration holds (the only ones a dynamic AS serves).
+	dynamic bool
+	owners  map[AssocID]bool
 }
 
 // SGP is the signalling gateway side of M3UA for many ASP associations: it
@@ -74,12 +92,19 @@ type SGP struct {
 	cfg   SGPConfig
 	peers map[AssocID]*sgpPeer
 	ases  map[uint32]*appServer
-	rcs   []uint32 // configured routing contexts, in order
+	rcs   []uint32 // routing contexts, static ones in configuration order, then dynamic ones
+	dests map[uint32]*destInfo
 }
 
 // NewSGP returns an SGP with the given static configuration.
 func NewSGP(cfg SGPConfig) *SGP {
-	s := &SGP{core: newCore(cfg.Beat), cfg: cfg, peers: map[AssocID]*sgpPeer{}, ases: map[uint32]*appServer{}}
+	if cfg.DynamicRCBase == 0 {
+		cfg.DynamicRCBase = DefaultDynamicRCBase
+	}
+	if cfg.MaxDynamic <= 0 {
+		cfg.MaxDynamic = DefaultMaxDynamic
+	}
+	s := &SGP{core: newCore(cfg.Beat), cfg: cfg, peers: map[AssocID]*sgpPeer{}, ases: map[uint32]*appServer{}, dests: map[uint32]*destInfo{}}
 	for _, a := range cfg.ASes {
 		if a.MinActive < 1 {
 			a.MinActive = 1
@@ -93,10 +118,16 @@ func NewSGP(cfg SGPConfig) *SGP {
 		if !a.Mode.valid() {
 			a.Mode = Override
 		}
-		s.ases[a.RC] = &appServer{cfg: a}
+		s.ases[a.RC] = &appServer{cfg: a, owners: map[AssocID]bool{}}
 		s.rcs = append(s.rcs, a.RC)
 	}
 	return s
+}
+
+// serves reports whether AS as may be served by the ASP p: every static
+// AS may, a dynamic one only by the ASPs that registered it.
+func (s *SGP) serves(p *sgpPeer, as *appServer) bool {
+	return !as.dynamic || as.owners[p.assoc]
 }
 
 // ASState returns the state of the AS with routing context rc.
@@ -132,6 +163,25 @@ func (s *SGP) AssocDown(now time.Time, a AssocID) {
 	}
 	s.aspDown(now, p)
 	delete(s.peers, a)
+	// Registrations live as long as the association (RFC 4666 4.4.2).
+	for _, rc := range slices.Clone(s.rcs) {
+		if as := s.ases[rc]; as.owners[a] {
+			delete(as.owners, a)
+			if as.dynamic && len(as.owners) == 0 {
+				s.removeAS(now, as, a, true)
+			}
+		}
+	}
+}
+
+// TakeDown takes the ASP on association a down for management reasons: an
+// unsolicited ASPDN ACK, which the ASP must take as ASP-DOWN (RFC 4666
+// 4.3.4.2). The driver then shuts the association down.
+func (s *SGP) TakeDown(now time.Time, a AssocID) {
+	if p := s.peers[a]; p != nil && p.up {
+		s.send(a, 0, messages.NewAspDownAck(nil))
+		s.aspDown(now, p)
+	}
 }
 
 // Block refuses ASPUP and ASPAC from association a with "Refused -
@@ -164,14 +214,15 @@ func (s *SGP) Timer(now time.Time, id TimerID) {
 		}
 		s.counters.RecoveryDrops += uint64(len(as.queue))
 		as.queue = nil
-		s.setAS(now, as, s.idleState())
+		s.setAS(now, as, s.idleState(as))
 	}
 }
 
-// idleState is the state of an AS with no active ASP that is not pending.
-func (s *SGP) idleState() ASState {
+// idleState is the state of an AS with no active ASP that is not pending:
+// AS-INACTIVE if an ASP that may serve it is up, AS-DOWN otherwise.
+func (s *SGP) idleState(as *appServer) ASState {
 	for _, p := range s.peers {
-		if p.up {
+		if p.up && s.serves(p, as) {
 			return ASInactive
 		}
 	}
@@ -218,9 +269,15 @@ func (s *SGP) Receive(now time.Time, a AssocID, stream uint16, b []byte) {
 		s.event(ErrorReceived{Assoc: a, Code: ErrorCode(code)})
 	case *messages.Notify:
 		s.notify(a, m)
+	case *messages.DestinationStateAudit:
+		pe = s.audit(p, m)
+	case *RegReq:
+		pe = s.register(now, p, m)
+	case *DeregReq:
+		pe = s.deregister(now, p, m)
 	default:
-		// Acks, SSNM from an ASP, and RKM (static configuration only for
-		// now) are not expected at an SGP.
+		// Acks, SSNM other than DAUD, and RKM responses are not expected
+		// at an SGP.
 		pe = perr(ErrUnexpectedMessage, "%s at the SGP", MessageName(m.MessageClass(), m.MessageType()))
 	}
 	if pe != nil {
@@ -261,7 +318,7 @@ func (s *SGP) aspUp(now time.Time, p *sgpPeer, m *messages.AspUp) *ProtocolError
 	s.event(ASPStateChanged{Assoc: p.assoc, From: ASPDown, To: ASPInactive})
 	s.startBeat(now, p.assoc)
 	for _, rc := range s.rcs {
-		if as := s.ases[rc]; as.state == ASDown {
+		if as := s.ases[rc]; as.state == ASDown && s.serves(p, as) {
 			s.setAS(now, as, ASInactive)
 		}
 	}
@@ -279,28 +336,32 @@ func (s *SGP) aspDown(now time.Time, p *sgpPeer) {
 	p.up = false
 	s.leave(now, p, slices.Sorted(maps.Keys(p.active)))
 	s.event(ASPStateChanged{Assoc: p.assoc, From: from, To: ASPDown})
-	if s.idleState() == ASDown {
-		for _, rc := range s.rcs {
-			if as := s.ases[rc]; as.state == ASInactive {
-				s.setAS(now, as, ASDown)
-			}
+	for _, rc := range s.rcs {
+		if as := s.ases[rc]; as.state == ASInactive && s.idleState(as) == ASDown {
+			s.setAS(now, as, ASDown)
 		}
 	}
 }
 
-// routingContexts returns the RCs of an ASPTM message: those listed, or all
-// configured when none is. Unknown ones are an error.
-func (s *SGP) routingContexts(rcp *params.Param) ([]uint32, *ProtocolError) {
-	if len(s.rcs) == 0 {
-		return nil, perr(ErrNoConfiguredASForASP, "no AS configured")
-	}
+// routingContexts returns the RCs of an ASPTM message from p: those listed,
+// or all the ASes p may serve when none is. Unknown ones are an error.
+func (s *SGP) routingContexts(p *sgpPeer, rcp *params.Param) ([]uint32, *ProtocolError) {
 	if rcp == nil {
-		return s.rcs, nil
+		var all []uint32
+		for _, rc := range s.rcs {
+			if s.serves(p, s.ases[rc]) {
+				all = append(all, rc)
+			}
+		}
+		if len(all) == 0 {
+			return nil, perr(ErrNoConfiguredASForASP, "no AS configured for the ASP")
+		}
+		return all, nil
 	}
 	rcs := uint32s(rcp)
 	var bad []uint32
 	for _, rc := range rcs {
-		if s.ases[rc] == nil {
+		if as := s.ases[rc]; as == nil || !s.serves(p, as) {
 			bad = append(bad, rc)
 		}
 	}
@@ -319,7 +380,7 @@ func (s *SGP) aspActive(now time.Time, p *sgpPeer, m *messages.AspActive) *Proto
 	if p.blocked {
 		return perr(ErrRefusedManagementBlocking, "ASPAC from a blocked ASP")
 	}
-	rcs, pe := s.routingContexts(m.RoutingContext)
+	rcs, pe := s.routingContexts(p, m.RoutingContext)
 	if pe != nil {
 		return pe
 	}
@@ -386,7 +447,7 @@ func (s *SGP) aspInactive(now time.Time, p *sgpPeer, m *messages.AspInactive) *P
 	if !p.up {
 		return perr(ErrUnexpectedMessage, "ASPIA while ASP-DOWN")
 	}
-	rcs, pe := s.routingContexts(m.RoutingContext)
+	rcs, pe := s.routingContexts(p, m.RoutingContext)
 	if pe != nil {
 		return pe
 	}
@@ -425,7 +486,7 @@ func (s *SGP) leave(now time.Time, p *sgpPeer, rcs []uint32) {
 		case as.cfg.Mode != Override && n < as.cfg.MinActive:
 			// Too few left to share the load: ask the inactive ASPs in.
 			for _, a := range s.sortedPeers() {
-				if q := s.peers[a]; q.up && !q.active[rc] && q != p {
+				if q := s.peers[a]; q.up && !q.active[rc] && q != p && s.serves(q, as) {
 					s.send(a, 0, messages.NewNotify(statusParam(StatusTypeOther, StatusInsufficientASPResources), nil, params.NewRoutingContext(rc), nil))
 				}
 			}
@@ -446,7 +507,7 @@ func (s *SGP) setAS(now time.Time, as *appServer, to ASState) {
 		return // nobody left to tell
 	}
 	for _, a := range s.sortedPeers() {
-		if s.peers[a].up {
+		if p := s.peers[a]; p.up && s.serves(p, as) {
 			s.send(a, 0, messages.NewNotify(statusParam(StatusTypeASStateChange, asStatus(to)), nil, params.NewRoutingContext(as.cfg.RC), nil))
 		}
 	}

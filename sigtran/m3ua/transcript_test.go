@@ -21,14 +21,19 @@ import (
 //
 // Commands:
 //
-//	sgp [aspid-required] [beat=D] [beat-timeout=D]   new SGP; body: one "as rc=N mode=M [n=N] [tr=D] [queue=N]" per line
-//	asp [aspid=N] [rc=1,2] [mode=M] [auto] [tack=D] [beat=D]   new ASP
+//	sgp [aspid-required] [beat=D] [beat-timeout=D] [policy=dynamic] [rcbase=N] [maxdyn=N] [na=N]
+//	    new SGP; body: one "as rc=N mode=M [n=N] [tr=D] [queue=N] [dpc=N si=3,5 opc=1,2]" per line
+//	asp [aspid=N] [rc=1,2] [mode=M] [auto] [tack=D] [beat=D] [reg=DPC,DPC]   new ASP
 //	up a=N [streams=N] / down a=N          association up / down
 //	recv a=N s=N                            body: a message ("ASPUP aspid=7", "hex 01 00 ...")
 //	tick D                                  advance the clock, firing due timers
 //	data rc=N opc=N dpc=N si=N sls=N [data=HEX]   upper layer sends user data
 //	block a=N / unblock a=N                 SGP management blocking
 //	activate / deactivate / aspdown         ASP commands
+//	dest pc=N status=S / congest pc=N level=N / dupu pc=N user=N cause=N   SGP: destination status from above
+//	audit apc=N,N [mask=N] / reach pc=N     ASP: send DAUD / print its view of a destination
+//	register KEY / deregister rc=N,N        ASP: send REG REQ (KEY as in the REG-REQ message) / DEREG REQ
+//	takedown a=N                            SGP: unsolicited ASPDN ACK
 //	counters / state                        print them
 func TestTranscripts(t *testing.T) {
 	for _, dir := range []string{"testdata/sgp", "testdata/asp"} {
@@ -112,6 +117,14 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	case "sgp":
 		var cfg SGPConfig
 		_, cfg.RequireASPID = h.arg(d, "aspid-required")
+		if p, _ := h.arg(d, "policy"); p == "dynamic" {
+			cfg.Registration = DynamicPermitted
+		}
+		cfg.DynamicRCBase = uint32(h.num(t, d, "rcbase", 0))
+		cfg.MaxDynamic = int(h.num(t, d, "maxdyn", 0))
+		if _, ok := h.arg(d, "na"); ok {
+			cfg.NA, cfg.HasNA = uint32(h.num(t, d, "na", 0)), true
+		}
 		cfg.Beat = BeatConfig{Interval: h.dur(t, d, "beat"), Timeout: h.dur(t, d, "beat-timeout")}
 		for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
 			f := fields(line)
@@ -128,6 +141,10 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			if f["tr"] != "" {
 				ac.Recovery, _ = time.ParseDuration(f["tr"])
 			}
+			if f["dpc"] != "" {
+				k := parseKey(t, f)
+				ac.Key = &k
+			}
 			cfg.ASes = append(cfg.ASes, ac)
 		}
 		h.sgp = NewSGP(cfg)
@@ -140,6 +157,11 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			cfg.RCs = atois(t, s)
 		}
 		_, cfg.AutoActivate = h.arg(d, "auto")
+		if s, ok := h.arg(d, "reg"); ok {
+			for i, dpc := range atois(t, s) {
+				cfg.Register = append(cfg.Register, RoutingKey{LocalRKID: uint32(i + 1), DPC: dpc})
+			}
+		}
 		cfg.Beat = BeatConfig{Interval: h.dur(t, d, "beat"), Timeout: h.dur(t, d, "beat-timeout")}
 		h.asp = NewASP(cfg)
 	case "up":
@@ -187,6 +209,38 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			_, u.HasRC = h.arg(d, "rc")
 			h.asp.SendData(h.now, u)
 		}
+	case "dest":
+		st := map[string]DestStatus{"available": DestAvailable, "unavailable": DestUnavailable, "restricted": DestRestricted}
+		s, _ := h.arg(d, "status")
+		h.sgp.SetDestination(h.now, uint32(h.num(t, d, "pc", 0)), st[s])
+	case "congest":
+		h.sgp.SetCongestion(h.now, uint32(h.num(t, d, "pc", 0)), uint8(h.num(t, d, "level", 0)))
+	case "dupu":
+		h.sgp.ReportUserPartUnavailable(h.now, uint32(h.num(t, d, "pc", 0)), uint8(h.num(t, d, "user", 0)), uint16(h.num(t, d, "cause", 0)))
+	case "takedown":
+		h.sgp.TakeDown(h.now, a)
+	case "audit":
+		s, _ := h.arg(d, "apc")
+		var apcs []uint32
+		for _, pc := range atois(t, s) {
+			apcs = append(apcs, APC(pc, uint8(h.num(t, d, "mask", 0))))
+		}
+		h.asp.Audit(h.now, apcs...)
+	case "reach":
+		st, level := h.asp.Reachable(uint32(h.num(t, d, "pc", 0)))
+		return fmt.Sprintf("%v congestion=%d\n", st, level)
+	case "register":
+		f := map[string]string{}
+		for _, a := range d.CmdArgs {
+			f[a.Key] = strings.Join(a.Vals, ",")
+		}
+		if f["lrk"] == "" {
+			f["lrk"] = "1"
+		}
+		h.asp.Register(h.now, parseKey(t, f))
+	case "deregister":
+		s, _ := h.arg(d, "rc")
+		h.asp.Deregister(h.now, atois(t, s)...)
 	case "block":
 		h.sgp.Block(a)
 	case "unblock":
@@ -278,6 +332,26 @@ func (h *harness) drain() {
 			fmt.Fprintf(&h.out, "event refused a=%d s=%d %v\n", e.Assoc, e.Stream, e.Err.Code)
 		case PeerUnresponsive:
 			fmt.Fprintf(&h.out, "event peer-unresponsive a=%d\n", e.Assoc)
+		case DestinationChanged:
+			fmt.Fprintf(&h.out, "event dest a=%d apc=%s %v rc=%v\n", e.Assoc, APCString(e.APCs...), e.Status, e.RCs)
+		case CongestionChanged:
+			fmt.Fprintf(&h.out, "event congestion a=%d apc=%s level=%d concerned=%d\n", e.Assoc, APCString(e.APCs...), e.Level, e.Concerned)
+		case UserPartUnavailable:
+			fmt.Fprintf(&h.out, "event user-part-unavailable a=%d apc=%s user=%d cause=%d\n", e.Assoc, APCString(e.APCs...), e.User, e.Cause)
+		case AuditReceived:
+			fmt.Fprintf(&h.out, "event audit a=%d apc=%s\n", e.Assoc, APCString(e.APCs...))
+		case ASRegistered:
+			fmt.Fprintf(&h.out, "event as-registered a=%d rc=%d created=%v dpc=%d\n", e.Assoc, e.RC, e.Created, e.Key.DPC)
+		case ASDeregistered:
+			fmt.Fprintf(&h.out, "event as-deregistered a=%d rc=%d removed=%v\n", e.Assoc, e.RC, e.Removed)
+		case Registered:
+			for _, r := range e.Results {
+				fmt.Fprintf(&h.out, "event registered a=%d lrk=%d %s rc=%d\n", e.Assoc, r.LocalRKID, RegStatusName(r.Status), r.RC)
+			}
+		case Deregistered:
+			for _, r := range e.Results {
+				fmt.Fprintf(&h.out, "event deregistered a=%d rc=%d %s\n", e.Assoc, r.RC, DeregStatusName(r.Status))
+			}
 		default:
 			fmt.Fprintf(&h.out, "event %T %+v\n", e, e)
 		}
@@ -377,6 +451,21 @@ func buildMessage(t testing.TB, spec string) []byte {
 	if rest, ok := strings.CutPrefix(spec, "hex "); ok {
 		return unhex(t, rest)
 	}
+	if rest, ok := strings.CutPrefix(spec, "REG-REQ"); ok {
+		var m RegReq
+		for _, part := range strings.Split(rest, "|") {
+			f := fields("x " + part)
+			if f["lrk"] == "" {
+				f["lrk"] = "1"
+			}
+			m.Keys = append(m.Keys, parseKey(t, f))
+		}
+		b, err := Encode(&m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	f := fields(spec)
 	opt := func(k string, mk func(string) *params.Param) *params.Param {
 		if v, ok := f[k]; ok {
@@ -390,6 +479,13 @@ func buildMessage(t testing.TB, spec string) []byte {
 	beat := opt("beat", func(v string) *params.Param {
 		b, _ := hex.DecodeString(v)
 		return params.NewHeartbeatData(b)
+	})
+	apc := opt("apc", func(v string) *params.Param {
+		var pcs []uint32
+		for _, pc := range atois(t, v) {
+			pcs = append(pcs, APC(pc, uint8(atoi(t, f["mask"]))))
+		}
+		return params.NewAffectedPointCode(pcs...)
 	})
 	var m messages.M3UA
 	switch f[""] {
@@ -426,9 +522,28 @@ func buildMessage(t testing.TB, spec string) []byte {
 		m = messages.NewData(nil, rc, params.NewProtocolData(uint32(atoi(t, f["opc"])), uint32(atoi(t, f["dpc"])),
 			uint8(atoi(t, f["si"])), uint8(atoi(t, f["ni"])), uint8(atoi(t, f["mp"])), uint8(atoi(t, f["sls"])), payload), nil)
 	case "DUNA":
-		m = messages.NewDestinationUnavailable(nil, rc, params.NewAffectedPointCode(uint32(atoi(t, f["apc"]))), nil)
-	case "REG-REQ":
-		m = &RegReq{Keys: []RoutingKey{{LocalRKID: 1, DPC: uint32(atoi(t, f["dpc"]))}}}
+		m = messages.NewDestinationUnavailable(nil, rc, apc, nil)
+	case "DAVA":
+		m = messages.NewDestinationAvailable(nil, rc, apc, nil)
+	case "DRST":
+		m = messages.NewDestinationRestricted(nil, rc, apc, nil)
+	case "DAUD":
+		m = messages.NewDestinationStateAudit(nil, rc, apc, nil)
+	case "SCON":
+		var cd *params.Param
+		if v, ok := f["concerned"]; ok {
+			cd = params.NewConcernedDestination(uint32(atoi(t, v)))
+		}
+		m = messages.NewSignallingCongestion(nil, rc, apc, cd, params.NewCongestionIndications(uint8(atoi(t, f["level"]))), nil)
+	case "DUPU":
+		m = messages.NewDestinationUserPartUnavailable(nil, rc, apc,
+			u32Param(params.UserCause, uint32(atoi(t, f["cause"]))<<16|uint32(atoi(t, f["user"]))), nil)
+	case "DEREG-REQ":
+		m = &DeregReq{RCs: atois(t, f["rc"])}
+	case "REG-RSP":
+		m = &RegRsp{Results: []RegResult{{LocalRKID: uint32(atoi(t, f["lrk"])), Status: uint32(atoi(t, f["status"])), RC: uint32(atoi(t, f["rc"]))}}}
+	case "DEREG-RSP":
+		m = &DeregRsp{Results: []DeregResult{{RC: uint32(atoi(t, f["rc"])), Status: uint32(atoi(t, f["status"]))}}}
 	default:
 		t.Fatalf("unknown message %q", spec)
 	}
@@ -437,4 +552,25 @@ func buildMessage(t testing.TB, spec string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// parseKey builds a routing key from lrk=N dpc=N [rc=N] [mode=M] [si=3,5]
+// [opc=1,2] [na=N].
+func parseKey(t testing.TB, f map[string]string) RoutingKey {
+	k := RoutingKey{LocalRKID: uint32(atoi(t, f["lrk"])), DPC: uint32(atoi(t, f["dpc"])), Mode: parseMode(t, f["mode"])}
+	if v, ok := f["rc"]; ok {
+		k.RC, k.HasRC = uint32(atoi(t, v)), true
+	}
+	if v, ok := f["na"]; ok {
+		k.NA, k.HasNA = uint32(atoi(t, v)), true
+	}
+	if v := f["si"]; v != "" {
+		for _, si := range atois(t, v) {
+			k.SIs = append(k.SIs, uint8(si))
+		}
+	}
+	if v := f["opc"]; v != "" {
+		k.OPCs = atois(t, v)
+	}
+	return k
 }
