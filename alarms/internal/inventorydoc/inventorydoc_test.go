@@ -15,7 +15,7 @@ import (
 // after changing it.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
 	for path, want := range map[string][]byte{
-		"../../../docs/alarms.md": Markdown(alarms.Inventory),
+		"../../../docs/alarms.md":                             Markdown(alarms.Inventory),
 		"../../../deploy/prometheus/sigpool-alarms.rules.yml": Rules(alarms.Inventory),
 	} {
 		got, err := os.ReadFile(path)
