@@ -396,3 +396,7 @@ func (m *Manager) emit(t NotificationType, a *Alarm, now time.Time) {
 		}
 	}
 }
+
+// Now returns the time on the manager's clock (for callers that express
+// deadlines, such as a shelf's end, relative to it).
+func (m *Manager) Now() time.Time { return m.clock.Now() }
