@@ -47,6 +47,7 @@ type ASP struct {
 	// registering: REG REQ of cfg.Register sent, REG RSP not yet in.
 	registering bool
 	dests       map[uint32]*destInfo // the SGP's reports, by masked point code
+	baseRCs     []uint32             // the configured RCs, before registration added any
 }
 
 // Registered: the SGP answered a REG REQ. Successful results' routing
@@ -71,7 +72,7 @@ func NewASP(cfg ASPConfig) *ASP {
 		cfg.Ack = DefaultAck
 	}
 	cfg.RCs = slices.Clone(cfg.RCs)
-	return &ASP{core: newCore(cfg.Beat), cfg: cfg, dests: map[uint32]*destInfo{}}
+	return &ASP{core: newCore(cfg.Beat), cfg: cfg, dests: map[uint32]*destInfo{}, baseRCs: slices.Clone(cfg.RCs)}
 }
 
 // RCs returns the routing contexts the ASP activates: the configured ones
@@ -116,6 +117,11 @@ func (s *ASP) AssocDown(now time.Time) {
 	s.pending = nil
 	s.registering = false
 	clear(s.dests) // a new association starts with every destination available
+	if len(s.cfg.Register) > 0 {
+		// Registrations end with the association; the next one registers
+		// again and may be granted other routing contexts.
+		s.cfg.RCs = slices.Clone(s.baseRCs)
+	}
 	s.stop(TimerID{Kind: TimerAck, Assoc: s.assoc})
 	s.stopBeat(s.assoc)
 	s.setState(ASPDown)

@@ -3,6 +3,7 @@ package m3ua
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/wmnsk/go-m3ua/messages"
 	"github.com/wmnsk/go-m3ua/messages/params"
@@ -323,4 +324,25 @@ func Encode(m messages.M3UA) (b []byte, err error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// AppendEncode appends the encoding of m to dst and returns the extended
+// slice: the send path encodes into a buffer it reuses. Like Encode it
+// recomputes lengths first and never panics.
+func AppendEncode(dst []byte, m messages.M3UA) (b []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = dst, fmt.Errorf("m3ua: cannot encode %T: %v", m, r)
+		}
+	}()
+	if s, ok := m.(interface{ SetLength() }); ok {
+		s.SetLength()
+	}
+	n := m.MarshalLen()
+	off := len(dst)
+	dst = slices.Grow(dst, n)[:off+n]
+	if err := m.MarshalTo(dst[off:]); err != nil {
+		return dst[:off], err
+	}
+	return dst, nil
 }

@@ -1,0 +1,361 @@
+package m3ua
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sigpool/sigpool/sigtran/sctp"
+)
+
+// Drivers: Server (SGP side) and Client (ASP side) run the sans-I/O
+// machines over sctp.Association, with the real clock.
+//
+// Who owns a machine: a mutex, not a goroutine. Every input (a message an
+// association's reader goroutine received, a timer that fired, a call from
+// the layer above such as SendData) takes the machine's mutex, feeds the
+// machine, and moves its outputs (messages already encoded, events with
+// their payloads copied) to an ordered outbox before letting go. The outbox
+// is then emptied by whichever caller finds nobody else doing it: that
+// caller sends the messages and calls the handlers, in the order the
+// machine produced them, without holding the machine's mutex. So:
+//
+//   - there is no goroutine besides one reader per association (DESIGN.md),
+//     and no goroutine hop on the DATA path: a received DATA is decoded and
+//     delivered by the goroutine that read it, a sent one is encoded and
+//     written by the goroutine that sent it, unless another is already
+//     emptying the outbox;
+//   - the machine's mutex is never held during I/O or a handler call, so a
+//     slow peer or a slow handler does not stop the other associations from
+//     being read and fed to the machine;
+//   - handlers may call back into the driver (forward a DATA with SendData,
+//     say): their outputs join the outbox and are carried out in order after
+//     the handler returns;
+//   - everything leaves in the order the machine decided it, so messages of
+//     one SLS keep their order on their stream, and events reach the
+//     handlers in the order they happened.
+//
+// A single goroutine owning the machine would serialise the same way but
+// costs two goroutine hops per message and deadlocks when a handler feeds
+// its own input channel; a mutex held across sends would let one peer with
+// a full send buffer stall all the others.
+//
+// Sends have a deadline (SendTimeout): a peer that does not take a message
+// within it is aborted, and the machine hears that its association is
+// down. Timers are time.AfterFunc timers whose callbacks feed the machine
+// like any other input.
+
+// PPID is the SCTP payload protocol identifier of M3UA (RFC 4666 1.4.5,
+// IANA). Messages with another PPID on the same association (ASAP, PPID
+// 11) go to Handlers.Other.
+const PPID = 3
+
+// DefaultSendTimeout bounds how long a send to one association may block.
+const DefaultSendTimeout = time.Second
+
+// Handlers are what a driver calls, in order, from whichever goroutine
+// empties its outbox (or, for Other, from the association's reader). They
+// must not block for long. Nil handlers are skipped.
+type Handlers struct {
+	// Data receives MTP3 user data with its routing context. u.Payload is
+	// valid only during the call; copy it to keep it.
+	Data func(a AssocID, u UserData)
+	// Event receives every other event: the machine's (ASPStateChanged,
+	// ASStateChanged, NotifyReceived, ErrorReceived, Refused, SSNM and RKM
+	// events...) and the driver's (AssocEstablished, AssocEnded,
+	// PathChanged).
+	Event func(e Event)
+	// Other receives messages whose PPID is not M3UA's, from the reader of
+	// association a, which it may use to answer. m.Data is valid only
+	// during the call. Without it such messages are counted and dropped.
+	Other func(a AssocID, assoc sctp.Association, m sctp.Message)
+}
+
+// AssocEstablished: association Assoc with Peer is up.
+type AssocEstablished struct {
+	Assoc                 AssocID
+	Peer                  sctp.Addr
+	InStreams, OutStreams uint16
+}
+
+// AssocEnded: association Assoc is gone; Err says why (nil when this end
+// closed it).
+type AssocEnded struct {
+	Assoc AssocID
+	Err   error
+}
+
+// PathChanged: an SCTP path event (address unreachable, available, made
+// primary...) on association Assoc. M3UA carries on over the other paths.
+type PathChanged struct {
+	Assoc AssocID
+	Event sctp.Event
+}
+
+func (AssocEstablished) isEvent() {}
+func (AssocEnded) isEvent()       {}
+func (PathChanged) isEvent()      {}
+
+// DriverCounters count what the driver itself sees.
+type DriverCounters struct {
+	SendErrors   atomic.Uint64 // sends that failed (association ending)
+	SendTimeouts atomic.Uint64 // sends that hit SendTimeout (association aborted)
+	Unencodable  atomic.Uint64 // messages the codec could not encode (a bug)
+	NoAssoc      atomic.Uint64 // sends for an association already gone
+	OtherDropped atomic.Uint64 // non-M3UA messages with no Other handler
+	TooLong      atomic.Uint64 // received messages longer than the buffer
+	Unsent       atomic.Uint64 // messages SCTP handed back undelivered (send-failed)
+}
+
+// machine is what the engine drives: the SGP or an ASP.
+type machine interface {
+	Ready() Ready
+}
+
+type outItem struct {
+	assoc  sctp.Association // set for a send
+	stream uint16
+	off, n int // the encoded message, or a DataReceived payload, in the batch buffer
+	ev     Event
+}
+
+type outbox struct {
+	items []outItem
+	buf   []byte
+}
+
+// engine is what Server and Client share: the machine's mutex, the
+// associations, the timers and the ordered outbox.
+type engine struct {
+	mu      sync.Mutex
+	m       machine
+	timer   func(now time.Time, id TimerID) // the machine's Timer
+	assocs  map[AssocID]sctp.Association
+	timers  map[TimerID]*time.Timer
+	pend    outbox
+	spare   outbox
+	drainer bool
+	stopped bool // no more timers
+
+	h           Handlers
+	sendTimeout time.Duration
+	counters    DriverCounters
+	onEvent     func(e Event) // under mu, before the event is queued
+}
+
+func (e *engine) init(m machine, timer func(time.Time, TimerID), h Handlers, sendTimeout time.Duration) {
+	e.m, e.timer, e.h = m, timer, h
+	e.assocs = map[AssocID]sctp.Association{}
+	e.timers = map[TimerID]*time.Timer{}
+	if sendTimeout <= 0 {
+		sendTimeout = DefaultSendTimeout
+	}
+	e.sendTimeout = sendTimeout
+}
+
+// step feeds the machine under its mutex with f, queues its outputs, and
+// carries them out unless another goroutine is doing so already.
+func (e *engine) step(f func(now time.Time)) {
+	e.mu.Lock()
+	f(time.Now())
+	e.collect()
+	e.mu.Unlock()
+	e.drain()
+}
+
+// emit queues a driver event; the caller holds mu.
+func (e *engine) emit(ev Event) {
+	e.pend.items = append(e.pend.items, outItem{ev: ev})
+}
+
+// collect moves the machine's outputs to the outbox; the caller holds mu.
+func (e *engine) collect() {
+	r := e.m.Ready()
+	for _, op := range r.Timers {
+		e.setTimer(op)
+	}
+	for _, s := range r.Sends {
+		a := e.assocs[s.Assoc]
+		if a == nil {
+			e.counters.NoAssoc.Add(1)
+			continue
+		}
+		off := len(e.pend.buf)
+		var err error
+		e.pend.buf, err = AppendEncode(e.pend.buf, s.Msg)
+		if err != nil {
+			e.counters.Unencodable.Add(1)
+			continue
+		}
+		e.pend.items = append(e.pend.items, outItem{assoc: a, stream: s.Stream, off: off, n: len(e.pend.buf) - off})
+	}
+	for _, ev := range r.Events {
+		if e.onEvent != nil {
+			e.onEvent(ev)
+		}
+		it := outItem{ev: ev}
+		if d, ok := ev.(DataReceived); ok {
+			// The payload aliases the reader's buffer: copy it.
+			it.off = len(e.pend.buf)
+			e.pend.buf = append(e.pend.buf, d.Data.Payload...)
+			it.n = len(d.Data.Payload)
+		}
+		e.pend.items = append(e.pend.items, it)
+	}
+}
+
+func (e *engine) setTimer(op TimerOp) {
+	if t := e.timers[op.ID]; t != nil {
+		t.Stop()
+		delete(e.timers, op.ID)
+	}
+	if op.Stop || e.stopped {
+		return
+	}
+	id, at := op.ID, op.At
+	var t *time.Timer
+	t = time.AfterFunc(time.Until(at), func() {
+		e.step(func(now time.Time) {
+			if e.timers[id] == t {
+				delete(e.timers, id)
+			}
+			if now.Before(at) {
+				now = at // the clock's granularity; the machine wants it due
+			}
+			e.timer(now, id)
+		})
+	})
+	e.timers[id] = t
+}
+
+// stopTimers stops every timer for good; the caller holds mu.
+func (e *engine) stopTimers() {
+	e.stopped = true
+	for id, t := range e.timers {
+		t.Stop()
+		delete(e.timers, id)
+	}
+}
+
+// flush waits until the outbox is empty and nobody carries it out, or ctx.
+func (e *engine) flush(ctx context.Context) error {
+	for {
+		e.mu.Lock()
+		idle := !e.drainer && len(e.pend.items) == 0
+		e.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// drain carries out the outbox unless another goroutine is at it.
+func (e *engine) drain() {
+	e.mu.Lock()
+	if e.drainer {
+		e.mu.Unlock()
+		return
+	}
+	e.drainer = true
+	for len(e.pend.items) > 0 {
+		batch := e.pend
+		e.pend, e.spare = e.spare, outbox{}
+		e.pend.items, e.pend.buf = e.pend.items[:0], e.pend.buf[:0]
+		e.mu.Unlock()
+		e.carryOut(&batch)
+		e.mu.Lock()
+		clear(batch.items) // drop references to associations and events
+		e.spare = batch
+	}
+	e.drainer = false
+	e.mu.Unlock()
+}
+
+func (e *engine) carryOut(b *outbox) {
+	for _, it := range b.items {
+		switch {
+		case it.assoc != nil:
+			e.write(it.assoc, it.stream, b.buf[it.off:it.off+it.n])
+		case it.ev != nil:
+			if d, ok := it.ev.(DataReceived); ok {
+				if e.h.Data != nil {
+					d.Data.Payload = b.buf[it.off : it.off+it.n : it.off+it.n]
+					e.h.Data(d.Assoc, d.Data)
+				}
+				continue
+			}
+			if e.h.Event != nil {
+				e.h.Event(it.ev)
+			}
+		}
+	}
+}
+
+func (e *engine) write(a sctp.Association, stream uint16, b []byte) {
+	a.SetWriteDeadline(time.Now().Add(e.sendTimeout))
+	err := a.Send(sctp.Message{Stream: stream, PPID: PPID, Data: b})
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The peer has not taken anything for SendTimeout: give up on it.
+		// Its reader sees the end and reports the association down.
+		e.counters.SendTimeouts.Add(1)
+		a.Abort()
+	default:
+		e.counters.SendErrors.Add(1)
+	}
+}
+
+// readLoop reads association a until it ends, feeding M3UA messages to
+// receive and reporting events; it returns the error that ended it.
+// streams is called (under mu) when the association reports its stream
+// counts (comm-up) or that the peer restarted.
+func (e *engine) readLoop(id AssocID, a sctp.Association, receive func(now time.Time, stream uint16, b []byte), streams func(now time.Time, out uint16, restarted bool)) error {
+	buf := make([]byte, sctp.MaxMessage)
+	for {
+		m, ev, err := a.Recv(buf)
+		if err != nil {
+			if errors.Is(err, sctp.ErrMessageTooLong) {
+				e.counters.TooLong.Add(1)
+				continue
+			}
+			return err
+		}
+		if ev != nil {
+			switch ev.Kind {
+			case sctp.EventCommUp:
+				// Already known from Streams(); a different count updates.
+				e.step(func(now time.Time) { streams(now, ev.OutStreams, false) })
+			case sctp.EventRestart:
+				e.step(func(now time.Time) {
+					e.emit(PathChanged{Assoc: id, Event: *ev})
+					streams(now, ev.OutStreams, true)
+				})
+			case sctp.EventSendFailed:
+				e.counters.Unsent.Add(1)
+			case sctp.EventCommLost, sctp.EventShutdown, sctp.EventCantStart:
+				// The error that follows ends the loop.
+			default:
+				e.step(func(time.Time) { e.emit(PathChanged{Assoc: id, Event: *ev}) })
+			}
+			continue
+		}
+		if m.PPID != PPID {
+			if e.h.Other != nil {
+				e.h.Other(id, a, m)
+			} else {
+				e.counters.OtherDropped.Add(1)
+			}
+			continue
+		}
+		e.step(func(now time.Time) { receive(now, m.Stream, m.Data) })
+	}
+}

@@ -1,0 +1,258 @@
+package m3ua
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/sigpool/sigpool/sigtran/sctp"
+)
+
+// ServerConfig configures a Server.
+type ServerConfig struct {
+	SGP      SGPConfig
+	Handlers Handlers
+	// SendTimeout bounds a send to one association (DefaultSendTimeout).
+	SendTimeout time.Duration
+}
+
+// Server is the SGP (or IPSP server) side of M3UA over SCTP: it accepts
+// associations from any number of ASPs, runs one reader goroutine per
+// association, and drives one SGP machine for all of them (see driver.go
+// for how). The layer above sends MTP3 user data to an AS with SendData,
+// reports SS7 destination status with SetDestination and friends, and
+// hears everything through Handlers.
+type Server struct {
+	engine
+	sgp *SGP
+
+	lmu      sync.Mutex // guards what follows
+	lns      []sctp.Listener
+	next     AssocID
+	closing  bool
+	wg       sync.WaitGroup
+	peerAddr map[AssocID]sctp.Addr
+}
+
+// NewServer returns a server; Serve starts it on a listener.
+func NewServer(cfg ServerConfig) *Server {
+	s := &Server{sgp: NewSGP(cfg.SGP), peerAddr: map[AssocID]sctp.Addr{}}
+	s.init(s.sgp, s.sgp.Timer, cfg.Handlers, cfg.SendTimeout)
+	return s
+}
+
+// ErrServerClosed is what Serve returns after Shutdown or Close.
+var ErrServerClosed = errors.New("m3ua: server closed")
+
+// ListenAndServe listens on laddr over tr and serves.
+func (s *Server) ListenAndServe(tr sctp.Transport, laddr sctp.Addr) error {
+	ln, err := tr.Listen(laddr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve accepts associations on ln until Shutdown or Close (ErrServerClosed)
+// or until ln fails. Serve may run on several listeners at once.
+func (s *Server) Serve(ln sctp.Listener) error {
+	s.lmu.Lock()
+	if s.closing {
+		s.lmu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.lmu.Unlock()
+	for {
+		a, err := ln.Accept()
+		if err != nil {
+			s.lmu.Lock()
+			closing := s.closing
+			s.lmu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			return err
+		}
+		s.lmu.Lock()
+		if s.closing {
+			s.lmu.Unlock()
+			a.Abort()
+			return ErrServerClosed
+		}
+		s.next++
+		id := s.next
+		s.peerAddr[id] = a.PeerAddr()
+		s.wg.Add(1)
+		s.lmu.Unlock()
+		go s.serveAssoc(id, a)
+	}
+}
+
+func (s *Server) serveAssoc(id AssocID, a sctp.Association) {
+	defer s.wg.Done()
+	_, out := a.Streams()
+	s.step(func(now time.Time) {
+		s.assocs[id] = a
+		s.sgp.AssocUp(now, id, out)
+		in, out := a.Streams()
+		s.emit(AssocEstablished{Assoc: id, Peer: a.PeerAddr(), InStreams: in, OutStreams: out})
+	})
+	err := s.readLoop(id, a,
+		func(now time.Time, stream uint16, b []byte) { s.sgp.Receive(now, id, stream, b) },
+		func(now time.Time, out uint16, restarted bool) {
+			if restarted {
+				s.sgp.AssocDown(now, id)
+			}
+			s.sgp.AssocUp(now, id, out)
+		})
+	if errors.Is(err, sctp.ErrClosed) || errors.Is(err, io.EOF) {
+		err = nil // this end closed it, or the peer shut it down gracefully
+	}
+	s.step(func(now time.Time) {
+		s.sgp.AssocDown(now, id)
+		delete(s.assocs, id)
+		s.emit(AssocEnded{Assoc: id, Err: err})
+	})
+	a.Close()
+	s.lmu.Lock()
+	delete(s.peerAddr, id)
+	s.lmu.Unlock()
+}
+
+// SendData sends MTP3 user data from the SS7 network to the AS u.RC: to its
+// active ASP(s) by traffic mode, on the stream of u.SLS; queued while the AS
+// is pending. The payload is copied before SendData returns.
+func (s *Server) SendData(u UserData) {
+	s.step(func(now time.Time) { s.sgp.SendData(now, u) })
+}
+
+// SetDestination reports the status of SS7 destination pc (DUNA, DAVA or
+// DRST to the active ASPs when it changes).
+func (s *Server) SetDestination(pc uint32, st DestStatus) {
+	s.step(func(now time.Time) { s.sgp.SetDestination(now, pc, st) })
+}
+
+// SetCongestion reports congestion towards pc (SCON).
+func (s *Server) SetCongestion(pc uint32, level uint8) {
+	s.step(func(now time.Time) { s.sgp.SetCongestion(now, pc, level) })
+}
+
+// ReportUserPartUnavailable reports an unavailable MTP3 user at pc (DUPU).
+func (s *Server) ReportUserPartUnavailable(pc uint32, user uint8, cause uint16) {
+	s.step(func(now time.Time) { s.sgp.ReportUserPartUnavailable(now, pc, user, cause) })
+}
+
+// Block refuses ASPUP and ASPAC from association a ("Refused - Management
+// Blocking") until Unblock.
+func (s *Server) Block(a AssocID) { s.step(func(time.Time) { s.sgp.Block(a) }) }
+
+// Unblock undoes Block.
+func (s *Server) Unblock(a AssocID) { s.step(func(time.Time) { s.sgp.Unblock(a) }) }
+
+// ASState returns the state of the AS rc.
+func (s *Server) ASState(rc uint32) ASState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sgp.ASState(rc)
+}
+
+// ASPState returns the state of the ASP on association a.
+func (s *Server) ASPState(a AssocID) ASPState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sgp.ASPState(a)
+}
+
+// Assocs returns the associations the server has, with their peers.
+func (s *Server) Assocs() map[AssocID]sctp.Addr {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	out := make(map[AssocID]sctp.Addr, len(s.peerAddr))
+	for k, v := range s.peerAddr {
+		out[k] = v
+	}
+	return out
+}
+
+// Counters returns the SGP machine's counters.
+func (s *Server) Counters() Counters {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sgp.Counters()
+}
+
+// DriverCounters returns the driver's own counters.
+func (s *Server) DriverCounters() *DriverCounters { return &s.counters }
+
+// Shutdown stops accepting, takes every ASP down (an unsolicited ASPDN
+// ACK), shuts every association down gracefully (SCTP SHUTDOWN, which
+// delivers what was sent first) and waits for their readers to end, or for
+// ctx; then it aborts what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopListening()
+	s.step(func(now time.Time) {
+		for id := range s.assocs {
+			s.sgp.TakeDown(now, id)
+		}
+	})
+	s.flush(ctx)
+	s.mu.Lock()
+	as := make([]sctp.Association, 0, len(s.assocs))
+	for _, a := range s.assocs {
+		as = append(as, a)
+	}
+	s.mu.Unlock()
+	for _, a := range as {
+		a.Close()
+	}
+	return s.wait(ctx)
+}
+
+// Close aborts every association at once.
+func (s *Server) Close() error {
+	s.stopListening()
+	s.mu.Lock()
+	for _, a := range s.assocs {
+		a.Abort()
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.wait(ctx)
+}
+
+func (s *Server) stopListening() {
+	s.lmu.Lock()
+	s.closing = true
+	lns := s.lns
+	s.lns = nil
+	s.lmu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+func (s *Server) wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for _, a := range s.assocs {
+			a.Abort()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	s.mu.Lock()
+	s.stopTimers()
+	s.mu.Unlock()
+	return err
+}
