@@ -400,3 +400,10 @@ func (m *Manager) emit(t NotificationType, a *Alarm, now time.Time) {
 // Now returns the time on the manager's clock (for callers that express
 // deadlines, such as a shelf's end, relative to it).
 func (m *Manager) Now() time.Time { return m.clock.Now() }
+
+// Subscribers returns the number of open subscriptions.
+func (m *Manager) Subscribers() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.subs)
+}
