@@ -225,7 +225,9 @@ func StartCapture(h *netlab.Host, iface, name string, extra ...string) (*Capture
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	if err := WaitOutput(p, "Capturing on", 60*time.Second); err != nil {
+	// dumpcap prints "Capturing on" before it opens the interface, and
+	// "File: …" once the interface and the file are open.
+	if err := WaitOutput(p, "File: ", 60*time.Second); err != nil {
 		p.Kill()
 		os.RemoveAll(tmp)
 		return nil, err
