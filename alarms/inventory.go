@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go run ./internal/inventorydoc/gen -docs ../docs/alarms.md -rules ../deploy/prometheus/sigpool-alarms.rules.yml
+//go:generate go run ./internal/inventorydoc/gen -docs ../docs/alarms.md -rules ../deploy/prometheus/sigpool-alarms.rules.yml -rules-test ../deploy/prometheus/tests/sigpool-alarms.test.yml
 
 // Debounce says how long a condition must hold before its alarm is raised
 // and how long it must stay away before the alarm clears. See Manager for

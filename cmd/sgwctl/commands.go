@@ -24,8 +24,8 @@ import (
 )
 
 // DefaultSocket is the gateway's management socket under systemd
-// (RuntimeDirectory=sigpool).
-const DefaultSocket = "/run/sigpool/sgw.sock"
+// (RuntimeDirectory=sigpool/sgw in deploy/systemd/sigpool-sgw.service).
+const DefaultSocket = "/run/sigpool/sgw/mgmt.sock"
 
 type cli struct {
 	out, errOut io.Writer

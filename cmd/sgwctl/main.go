@@ -1,6 +1,6 @@
 // Command sgwctl is the operator's command line for sigpool daemons: it
 // talks to a daemon's management API (internal/mgmt) over its Unix socket
-// (--socket, default /run/sigpool/sgw.sock) or over TCP (--addr) and prints
+// (--socket, default /run/sigpool/sgw/mgmt.sock) or over TCP (--addr) and prints
 // human tables, or the API's JSON with --json.
 //
 //	sgwctl status                        ready? what is broken and since when

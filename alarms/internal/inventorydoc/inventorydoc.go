@@ -127,3 +127,30 @@ func yamlString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`
 }
+
+// RulesTest returns a promtool rule unit test of Rules: for each
+// definition, an unshelved alarm on one instance fires the alert with the
+// inventory's severity, and a shelved one on another instance does not.
+func RulesTest(inv []*alarms.Definition) []byte {
+	var b bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# %s\n# Run by make rules-test: promtool test rules deploy/prometheus/tests/*.test.yml\n", generated)
+	p("rule_files:\n  - ../sigpool-alarms.rules.yml\nevaluation_interval: 1m\ntests:\n")
+	for _, d := range inv {
+		sev := d.Severity.Label()
+		p("  - name: %s\n    interval: 1m\n    input_series:\n", d.Name)
+		p("      - series: 'sigpool_alarm_active{instance=\"gw1:9464\", job=\"sigpool\", alarm=\"%s\", severity=\"%s\", shelved=\"false\"}'\n        values: '0 1 1 0'\n", d.Name, sev)
+		p("      - series: 'sigpool_alarm_active{instance=\"gw2:9464\", job=\"sigpool\", alarm=\"%s\", severity=\"%s\", shelved=\"true\"}'\n        values: '1 1 1 1'\n", d.Name, sev)
+		p("    alert_rule_test:\n")
+		p("      - eval_time: 0m\n        alertname: %s\n        exp_alerts: []\n", AlertName(d))
+		p("      - eval_time: 2m\n        alertname: %s\n        exp_alerts:\n", AlertName(d))
+		p("          - exp_labels:\n              instance: gw1:9464\n              job: sigpool\n              alarm: %s\n              severity: %s\n              alarm_class: %s\n", d.Name, sev, d.ObjectClass)
+		p("            exp_annotations:\n")
+		p("              summary: %s\n", yamlString(d.SpecificProblem+" on gw1:9464 (1 active)"))
+		p("              description: %s\n", yamlString(d.Meaning))
+		p("              repair: %s\n", yamlString(d.Repair))
+		p("              runbook: %s\n", yamlString("docs/alarms.md#"+d.Name))
+		p("      - eval_time: 3m\n        alertname: %s\n        exp_alerts: []\n", AlertName(d))
+	}
+	return b.Bytes()
+}

@@ -15,8 +15,9 @@ import (
 // after changing it.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
 	for path, want := range map[string][]byte{
-		"../../../docs/alarms.md":                             Markdown(alarms.Inventory),
-		"../../../deploy/prometheus/sigpool-alarms.rules.yml": Rules(alarms.Inventory),
+		"../../../docs/alarms.md":                                  Markdown(alarms.Inventory),
+		"../../../deploy/prometheus/sigpool-alarms.rules.yml":      Rules(alarms.Inventory),
+		"../../../deploy/prometheus/tests/sigpool-alarms.test.yml": RulesTest(alarms.Inventory),
 	} {
 		got, err := os.ReadFile(path)
 		if err != nil {

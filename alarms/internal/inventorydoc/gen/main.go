@@ -14,12 +14,18 @@ import (
 func main() {
 	docs := flag.String("docs", "", "write the Markdown inventory here")
 	rules := flag.String("rules", "", "write the Prometheus alert rules here")
+	rulesTest := flag.String("rules-test", "", "write the promtool unit test of the alert rules here")
 	flag.Parse()
 	if err := alarms.Validate(alarms.Inventory); err != nil {
 		log.Fatal(err)
 	}
 	if *docs != "" {
 		if err := os.WriteFile(*docs, inventorydoc.Markdown(alarms.Inventory), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *rulesTest != "" {
+		if err := os.WriteFile(*rulesTest, inventorydoc.RulesTest(alarms.Inventory), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
