@@ -55,7 +55,7 @@ unit: check-go host-deps
 lab-test: setup
 	$(SIGLAB) test $(LAB_PKGS) -- $(LAB_TEST_FLAGS)
 
-test: vet unit lab-test
+test: vet unit rules-test lab-test
 
 # The live multihoming failover demonstration, in the lab VM.
 demo: setup
@@ -67,3 +67,16 @@ bench: setup
 
 clean:
 	rm -rf bin .labwork
+
+# The Prometheus rules and their unit tests (deploy/prometheus) with
+# promtool, from Debian's prometheus package, installed when missing.
+.PHONY: rules-test
+rules-test:
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing prometheus (promtool)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus || \
+	      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }; \
+	  else echo "make: promtool is missing: install it with: sudo apt-get install prometheus"; exit 1; fi; }
+	promtool check rules deploy/prometheus/*.rules.yml
+	promtool test rules deploy/prometheus/tests/*.test.yml
