@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -192,6 +193,9 @@ func (l *Lab) Test(ctx context.Context, patterns []string, args []string) (int, 
 	}
 	if l.native() {
 		l.logf("host kernel has SCTP: running the tests natively")
+		if l.Peers || slices.ContainsFunc(pkgs, func(p TestPackage) bool { return peersDirective(p.Dir) != "" }) {
+			l.logf("the peers image exists only in the VM; tests that need it fail here: run them with --vm")
+		}
 		goArgs := append([]string{"test", "-tags", "lab"}, patterns...)
 		for _, a := range args {
 			goArgs = append(goArgs, strings.Replace(a, "-test.", "-", 1))
@@ -383,7 +387,25 @@ func (l *Lab) boot(ctx context.Context, spec guestSpec) (int, error) {
 		return 0, fmt.Errorf("lab: the VM stopped without reporting a status (qemu: %v); the console output above says why (kernel panic, out of memory?)", werr)
 	}
 	l.logf("VM powered off after %s, status %d", time.Since(start).Round(100*time.Millisecond), reported)
+	if reported != 0 {
+		l.keepCaptures()
+	}
 	return reported, nil
+}
+
+// keepCaptures saves the captures of a failed run (peers.StartCapture
+// writes them into the run's folder, which Cleanup removes) in
+// .labwork/captures-failed, replacing the previous failed run's.
+func (l *Lab) keepCaptures() {
+	src := filepath.Join(l.work, "captures")
+	if _, err := os.Stat(src); err != nil {
+		return
+	}
+	dst := filepath.Join(l.Src, ".labwork", "captures-failed")
+	os.RemoveAll(dst)
+	if err := os.Rename(src, dst); err == nil {
+		l.logf("the failed run's captures are kept in %s (siglab decode FILE -- -V)", dst)
+	}
 }
 
 func (l *Lab) qemuArgs(a *Assets, initrd string) []string {
