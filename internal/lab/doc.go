@@ -9,4 +9,11 @@
 // apt-get and are cached under the user's cache directory, keyed by
 // version, so a second boot needs no network. Package netlab builds the
 // multi-host topologies tests run inside the VM.
+//
+// Third-party peers (osmo-stp, rsplib, tshark) live in a Debian root file
+// system built once by EnsurePeers and attached, when a run asks for it
+// (Lab.Peers, or a //siglab:peers line in a *_lab_test.go file), as an
+// ext4 disk mounted at /peers; package peers runs them in netlab hosts.
+// siglab decodes captures for the guest on the host, with that root's
+// tshark, through files in the run's folder (DecodeRequest, DecodeReply).
 package lab
