@@ -19,6 +19,11 @@ import (
 type Set struct {
 	// SCTP (the per-path state comes from the Associations collector).
 	SCTPRetransmissions *prometheus.CounterVec // association
+	// SCTPEvents counts the association events (sctp.EventKind names:
+	// comm-lost, addr-unreachable, send-failed...), per association; the
+	// path and association failures among them are what retransmission
+	// thresholds (Path.Max.Retrans, Association.Max.Retrans) ended in.
+	SCTPEvents *prometheus.CounterVec // association, event
 
 	// M3UA.
 	M3UAMessages *prometheus.CounterVec // direction (in|out), class, type (RFC 4666 names)
@@ -57,6 +62,7 @@ func New() *Set {
 	}
 	return &Set{
 		SCTPRetransmissions: counter("sigpool_sctp_retransmissions_total", "DATA chunks retransmitted, per association.", "association"),
+		SCTPEvents:          counter("sigpool_sctp_events_total", "SCTP association events (comm-up, comm-lost, addr-unreachable, send-failed...), per association.", "association", "event"),
 
 		M3UAMessages: counter("sigpool_m3ua_messages_total", "M3UA messages sent (out) and received (in), by message class and type.", "direction", "class", "type"),
 		M3UAErrors:   counter("sigpool_m3ua_errors_total", "M3UA ERR messages sent (out) and received (in), by error code.", "direction", "code"),
@@ -90,7 +96,7 @@ func New() *Set {
 // Collectors returns every metric of the set.
 func (s *Set) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		s.SCTPRetransmissions,
+		s.SCTPRetransmissions, s.SCTPEvents,
 		s.M3UAMessages, s.M3UAErrors, s.M3UAASPs, s.M3UAASes,
 		s.Registrations, s.HandleResolutions, s.KeepAliveTimeouts, s.UnreachableReports, s.Takeovers,
 		s.HandlespacePools, s.HandlespaceElements, s.PoolElements, s.HandlespaceMismatches,

@@ -31,6 +31,7 @@ func everything(t *testing.T) (*prometheus.Registry, *alarms.Manager) {
 		t.Fatal(err)
 	}
 	s.SCTPRetransmissions.WithLabelValues("asp3").Inc()
+	s.SCTPEvents.WithLabelValues("asp3", "addr-unreachable").Inc()
 	s.M3UAMessages.WithLabelValues("in", "TRANSFER", "DATA").Inc()
 	s.M3UAErrors.WithLabelValues("out", "INVALID_ROUTING_CONTEXT").Inc()
 	s.M3UAASPs.WithLabelValues("ASP-ACTIVE").Set(2)
@@ -102,7 +103,7 @@ func TestLabelsAreBounded(t *testing.T) {
 	bounded := map[string]bool{
 		"association": true, "address": true, "state": true, "direction": true, "class": true, "type": true,
 		"code": true, "result": true, "pool": true, "reason": true, "queue": true, "alarm": true,
-		"severity": true, "shelved": true,
+		"severity": true, "shelved": true, "event": true,
 	}
 	reg, _ := everything(t)
 	mfs, _ := reg.Gather()
