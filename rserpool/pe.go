@@ -336,6 +336,10 @@ func (p *PE) Timer(now time.Time, id TimerID) {
 // registrar association a; undecodable messages are answered with an
 // ASAP_ERROR.
 func (p *PE) FromRegistrarBytes(now time.Time, a AssocID, b []byte) {
+	if !p.knownRegistrar(a) {
+		p.counters.Ignored++
+		return
+	}
 	if m := p.decode(a, 0, b); m != nil {
 		p.FromRegistrar(now, a, m)
 	}
@@ -344,8 +348,7 @@ func (p *PE) FromRegistrarBytes(now time.Time, a AssocID, b []byte) {
 // FromRegistrar handles a message that arrived on registrar association
 // a (the one in use, or one a registrar opened, see RegistrarAccepted).
 func (p *PE) FromRegistrar(now time.Time, a AssocID, m Message) {
-	known := (p.state != PEStopped && p.state != PEIdle) && ((p.base.state == linkUp && a == p.assoc) || p.others[a])
-	if !known {
+	if !p.knownRegistrar(a) {
 		p.counters.Ignored++
 		return
 	}
@@ -366,6 +369,10 @@ func (p *PE) FromRegistrar(now time.Time, a AssocID, m Message) {
 	default:
 		p.counters.Ignored++
 	}
+}
+
+func (p *PE) knownRegistrar(a AssocID) bool {
+	return p.state != PEStopped && p.state != PEIdle && ((p.base.state == linkUp && a == p.assoc) || p.others[a])
 }
 
 func (p *PE) registrationResponse(now time.Time, a AssocID, m *RegistrationResponse) {
@@ -424,6 +431,9 @@ func (p *PE) keepAlive(now time.Time, a AssocID, m *EndpointKeepAlive) {
 
 // SendCookie sends a state cookie to the pool user of session s.
 func (p *PE) SendCookie(s SessionID, cookie []byte) {
+	if s == 0 {
+		return
+	}
 	p.counters.CookiesSent++
 	p.send(Send{Session: s, Msg: &Cookie{Cookie: clone(cookie)}})
 }
@@ -432,11 +442,18 @@ func (p *PE) SendCookie(s SessionID, cookie []byte) {
 // and the elements its pool user should fail over to, in order of
 // preference.
 func (p *PE) SendBusinessCard(s SessionID, elements []PoolElement) {
+	if s == 0 {
+		return
+	}
 	p.send(Send{Session: s, Msg: &BusinessCard{PoolHandle: p.cfg.PoolHandle, Elements: elements}})
 }
 
 // FromSessionBytes decodes and handles an ASAP message from session s.
 func (p *PE) FromSessionBytes(now time.Time, s SessionID, b []byte) {
+	if s == 0 {
+		p.counters.Ignored++
+		return
+	}
 	if m := p.decode(0, s, b); m != nil {
 		p.FromSession(now, s, m)
 	}
@@ -444,6 +461,10 @@ func (p *PE) FromSessionBytes(now time.Time, s SessionID, b []byte) {
 
 // FromSession handles an ASAP message from the pool user of session s.
 func (p *PE) FromSession(now time.Time, s SessionID, m Message) {
+	if s == 0 {
+		p.counters.Ignored++
+		return
+	}
 	p.counters.Received++
 	switch m := m.(type) {
 	case *CookieEcho:

@@ -359,6 +359,10 @@ func (u *PU) Timer(now time.Time, id TimerID) {
 // FromRegistrarBytes decodes and handles a message from registrar
 // association a.
 func (u *PU) FromRegistrarBytes(now time.Time, a AssocID, b []byte) {
+	if !u.started || u.base.state != linkUp || a != u.assoc {
+		u.counters.Ignored++
+		return
+	}
 	if m := u.decode(a, 0, b); m != nil {
 		u.FromRegistrar(now, a, m)
 	}
@@ -512,6 +516,10 @@ func (u *PU) Cookie(s SessionID) []byte {
 
 // FromSessionBytes decodes and handles an ASAP message from session s.
 func (u *PU) FromSessionBytes(now time.Time, s SessionID, b []byte) {
+	if u.sessions[s] == nil {
+		u.counters.Ignored++
+		return
+	}
 	if m := u.decode(0, s, b); m != nil {
 		u.FromSession(now, s, m)
 	}
