@@ -141,10 +141,10 @@ type RemoveReason uint8
 
 // Reasons.
 const (
-	RemovedKeepAlive  RemoveReason = iota + 1 // no keep-alive ack in time
-	RemovedConnLost                           // its association ended
-	RemovedReports                            // MAX-BAD-PE-REPORT pool users reported it
-	RemovedExpired                            // its registration life ran out
+	RemovedKeepAlive RemoveReason = iota + 1 // no keep-alive ack in time
+	RemovedConnLost                          // its association ended
+	RemovedReports                           // MAX-BAD-PE-REPORT pool users reported it
+	RemovedExpired                           // its registration life ran out
 )
 
 func (r RemoveReason) String() string {
