@@ -14,8 +14,8 @@ import (
 )
 
 // waitLimit bounds every wait of the driver tests: a hang guard, never a
-// timing assertion.
-const waitLimit = 20 * time.Second
+// timing assertion. The lab tests raise it (software-emulated VM).
+var waitLimit = 20 * time.Second
 
 // eventLog collects a driver's events.
 type eventLog struct {
@@ -111,6 +111,16 @@ type poolEnv struct {
 	regTr, peTr, puTr sctp.Transport
 	regAddr           sctp.Addr
 	peUser            [2]sctp.Addr
+	// slow loosens the cores' request and hunt timers, for the lab VM.
+	slow bool
+}
+
+// tune applies env's timer policy to a hunt and request timers.
+func (env poolEnv) tune(h *HuntConfig, request *time.Duration) {
+	if env.slow {
+		h.Timeout = 5 * time.Second
+		*request = 3 * time.Second
+	}
 }
 
 func userTransport(a sctp.Addr) Transport {
@@ -138,12 +148,15 @@ func startPE(t *testing.T, env poolEnv, i int, id uint32, handle []byte) *peSide
 		t.Fatalf("PE %d: listen %v: %v", id, env.peUser[i], err)
 	}
 	p := &peSide{ev: newEventLog(fmt.Sprintf("PE %d", id)), ln: ln, id: id, assocs: make(chan sctp.Association, 8)}
-	p.drv = NewPEDriver(DriverConfig{Transport: env.peTr, OnEvent: p.ev.on}, PEConfig{
+	cfg := PEConfig{
 		PoolHandle: handle,
 		Element: PoolElement{ID: id, UserTransport: userTransport(env.peUser[i]),
 			Policy: Policy{Type: LeastUsed, Load: LoadPercent(float64(10 * (i + 1)))}},
 		Hunt: HuntConfig{Registrars: []sctp.Addr{env.regAddr}},
-	}, nil)
+	}
+	env.tune(&cfg.Hunt, &cfg.Registration)
+	cfg.Deregistration = cfg.Registration
+	p.drv = NewPEDriver(DriverConfig{Transport: env.peTr, OnEvent: p.ev.on}, cfg, nil)
 	go func() {
 		for {
 			as, err := ln.Accept()
@@ -204,9 +217,9 @@ func runPoolScenario(t *testing.T, env poolEnv) {
 
 	// The PU resolves the pool: least used picks element 7 (10 % load).
 	puEv := newEventLog("PU")
-	pu := NewPUDriver(DriverConfig{Transport: env.puTr, OnEvent: puEv.on}, PUConfig{
-		Hunt: HuntConfig{Registrars: []sctp.Addr{env.regAddr}},
-	})
+	puCfg := PUConfig{Hunt: HuntConfig{Registrars: []sctp.Addr{env.regAddr}}}
+	env.tune(&puCfg.Hunt, &puCfg.Request)
+	pu := NewPUDriver(DriverConfig{Transport: env.puTr, OnEvent: puEv.on}, puCfg)
 	pu.Start()
 	t.Cleanup(pu.Close)
 	pu.Resolve(handle, 1)
