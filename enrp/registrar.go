@@ -79,6 +79,7 @@ type peer struct {
 	suspect   bool
 	resync    map[elemKey]bool // elements seen in a resync in progress
 	syncing   bool             // full table from the mentor in progress
+	got       int              // elements received in the table transfer so far
 	lastHeard time.Time
 }
 
@@ -866,7 +867,6 @@ func (r *Registrar) tableReceived(now time.Time, c ConnID, p *peer, m *HandleTab
 		p.syncing, p.resync = false, nil
 		return
 	}
-	n := 0
 	for _, pool := range m.Pools {
 		for _, pe := range pool.Elements {
 			if pe.HomeRegistrar == r.cfg.ServerID {
@@ -879,7 +879,7 @@ func (r *Registrar) tableReceived(now time.Time, c ConnID, p *peer, m *HandleTab
 				p.resync[elemKey{string(pool.Handle), pe.ID}] = true
 			}
 			r.learn(now, pool.Handle, pe)
-			n++
+			p.got++
 		}
 	}
 	if m.More {
@@ -899,7 +899,8 @@ func (r *Registrar) tableReceived(now time.Time, c ConnID, p *peer, m *HandleTab
 		r.rearmExpiry()
 	}
 	p.syncing = false
-	r.emit(Synchronized{ServerID: p.id, Elements: n, Resync: resync})
+	r.emit(Synchronized{ServerID: p.id, Elements: p.got, Resync: resync})
+	p.got = 0
 }
 
 // learn puts an element heard from a peer into the handlespace.

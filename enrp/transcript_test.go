@@ -138,6 +138,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		h.r = New(cfg)
 		h.start = h.now
+		h.armed = map[TimerID]time.Time{}
 		return ""
 	case "start":
 		h.r.Start(h.now)
