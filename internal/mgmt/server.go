@@ -8,6 +8,8 @@
 // Routes:
 //
 //	GET    /metrics                          Prometheus exposition
+//	GET    /                                 the built-in page (alarms, pools, associations; live)
+//	GET    /ui/...                           its script and style sheet
 //	GET    /livez, /readyz                   200 or 503 (readyz runs the readiness checks)
 //	GET    /debug/pprof/...                  net/http/pprof
 //	GET    /api/v1/status                    readiness, alarm counts, active alarms
@@ -138,6 +140,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/associations", s.associations)
 	m.HandleFunc("GET /api/v1/asps", s.asps)
 	m.HandleFunc("GET /api/v1/ases", s.ases)
+	s.uiRoutes()
 }
 
 // Listen opens the listeners: TCP on addr (host:port) and a Unix socket at
