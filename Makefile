@@ -16,8 +16,9 @@ check-go:
 	@command -v $(GO) >/dev/null || { echo "make: Go is missing: install Go 1.26 or newer (https://go.dev/dl) and put it on PATH"; exit 1; }
 
 # Host tools the tests need, as command:Debian-package: gcc for the race
-# detector (cgo), xz to unpack the lab kernel for its faster boot.
-HOST_TOOLS = gcc:gcc xz:xz-utils
+# detector (cgo), xz to unpack the lab kernel for its faster boot, chromium
+# for the browser test of the management page.
+HOST_TOOLS = gcc:gcc xz:xz-utils chromium:chromium
 host-deps:
 	@missing=""; for t in $(HOST_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
 	if [ -n "$$missing" ]; then \
