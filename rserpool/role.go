@@ -232,6 +232,15 @@ type HuntConfig struct {
 	BackoffMax time.Duration
 }
 
+// Defaults of the registrar side of endpoint monitoring, for package enrp
+// (the registrar sends the keep-alives and counts the failure reports);
+// kept here beside the PE and PU defaults they work with. See doc.go.
+const (
+	DefaultEndpointKeepAlive        = time.Second
+	DefaultEndpointKeepAliveTimeout = time.Second
+	DefaultMaxBadPEReports          = 3
+)
+
 // Defaults of the hunt; see the table in doc.go.
 const (
 	DefaultHuntTimeout     = 500 * time.Millisecond
