@@ -1,0 +1,374 @@
+package m3ua_test
+
+import (
+	"time"
+
+	"github.com/sigpool/sigpool/sigtran/m3ua"
+	"github.com/wmnsk/go-m3ua/messages"
+	"github.com/wmnsk/go-m3ua/messages/params"
+)
+
+// Test purposes for the ASP role: the IUT is m3ua.Client, the tester a raw
+// SGP.
+
+// aspCfg is an ASP that activates RC 1 in override mode by itself.
+func aspCfg() m3ua.ASPConfig {
+	return m3ua.ASPConfig{RCs: []uint32{1}, Mode: m3ua.Override, AutoActivate: true, Ack: 500 * time.Millisecond}
+}
+
+// activeASP brings the ASP under test to ASP-ACTIVE.
+func activeASP(x *tcx) *aspIUT {
+	x.Helper()
+	a := x.startASP(aspCfg())
+	a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+	a.p.send(0, messages.NewAspUpAck(nil, nil))
+	a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+	a.p.send(0, aspacAck(m3ua.Override, 1))
+	a.waitState(x, m3ua.ASPActive)
+	return a
+}
+
+func aspASPSM() []tp {
+	return []tp{
+		{"M3UA_ASP_ASPSM_V_001", "once associated, the ASP sends ASPUP on stream 0 with its ASP Identifier", func(x *tcx) {
+			cfg := aspCfg()
+			cfg.ASPID, cfg.HasASPID = 0xa5a5, true
+			a := x.startASP(cfg)
+			a.p.expect(mgmt(x, messages.NewAspUp(params.NewAspIdentifier(0xa5a5), nil)))
+		}},
+		{"M3UA_ASP_ASPSM_V_002", "ASPUP is sent again when T(ack) expires without ASPUP ACK", func(x *tcx) {
+			a := x.startASP(aspCfg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+		}},
+		{"M3UA_ASP_ASPSM_V_003", "ASPUP ACK moves the ASP to ASP-INACTIVE; it then asks to be active (ASPAC with Traffic Mode and Routing Context)", func(x *tcx) {
+			a := x.startASP(aspCfg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+		}},
+		{"M3UA_ASP_ASPSM_V_004", "BEAT from the SGP is answered with BEAT ACK echoing the data", func(x *tcx) {
+			a := x.startASP(aspCfg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+			a.p.send(0, messages.NewHeartbeat(params.NewHeartbeatData([]byte("beat!"))))
+			a.p.expect(mgmt(x, messages.NewHeartbeatAck(params.NewHeartbeatData([]byte("beat!")))))
+		}},
+		{"M3UA_ASP_ASPSM_V_005", "graceful shutdown: ASPIA, ASPDN, each after the previous ack, then the association is shut down", func(x *tcx) {
+			a := activeASP(x)
+			done := make(chan error, 1)
+			go func() { done <- a.c.Shutdown(x.Context()) }()
+			a.p.expect(mgmt(x, aspia(1)))
+			a.p.send(0, aspiaAck(1))
+			a.p.expect(mgmt(x, messages.NewAspDown(nil)))
+			a.p.send(0, messages.NewAspDownAck(nil))
+			a.p.expectEnded()
+			if err := <-done; err != nil {
+				x.Errorf("Shutdown: %v", err)
+			}
+		}},
+		{"M3UA_ASP_ASPSM_V_006", "with BEAT configured, the ASP sends BEAT and accepts the BEAT ACK", func(x *tcx) {
+			cfg := aspCfg()
+			cfg.Beat = m3ua.BeatConfig{Interval: 200 * time.Millisecond, Timeout: 5 * time.Second}
+			a := x.startASP(cfg)
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+			it, ok := a.p.next(x.e.wait)
+			if !ok || it.end != nil || len(it.data) < 4 || it.data[2] != m3ua.ClassASPSM || it.data[3] != 3 || it.stream != 0 {
+				x.Fatalf("expected BEAT on stream 0, got %s", m3ua.DescribeBytes(it.data))
+			}
+			m, err := m3ua.Decode(it.data)
+			if err != nil {
+				x.Fatal(err)
+			}
+			a.p.send(0, messages.NewHeartbeatAck(params.NewHeartbeatData(append([]byte(nil), m.(*messages.Heartbeat).HeartbeatData.Data...))))
+			a.p.expectUp()
+		}},
+		{"M3UA_ASP_ASPSM_V_007", "an unsolicited ASPDN ACK from the SGP takes the ASP to ASP-DOWN", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewAspDownAck(nil))
+			a.waitState(x, m3ua.ASPDown)
+		}},
+		{"M3UA_ASP_ASPSM_I_001", "ERR Refused - Management Blocking in answer to ASPUP stops its retransmission", func(x *tcx) {
+			a := x.startASP(aspCfg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, errMsg(m3ua.ErrRefusedManagementBlocking))
+			a.p.expectNothingFor(2 * time.Second)
+		}},
+		{"M3UA_ASP_ASPSM_I_002", "a message with version 2 gets ERR Invalid Version", func(x *tcx) {
+			a := activeASP(x)
+			a.p.sendRaw(0, withHeader(enc(x, messages.NewHeartbeat(nil)), 2, 3, 3))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidVersion)))
+			a.p.expectUp()
+		}},
+		{"M3UA_ASP_ASPSM_I_003", "a message of an unknown class gets ERR Unsupported Message Class", func(x *tcx) {
+			a := activeASP(x)
+			a.p.sendRaw(0, rawMsg(12, 1))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnsupportedMessageClass)))
+		}},
+		{"M3UA_ASP_ASPSM_I_004", "ASPUP sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewAspUp(nil, nil))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
+		}},
+	}
+}
+
+func aspASPTM() []tp {
+	return []tp{
+		{"M3UA_ASP_ASPTM_V_001", "ASPAC ACK moves the ASP to ASP-ACTIVE", func(x *tcx) {
+			activeASP(x)
+		}},
+		{"M3UA_ASP_ASPTM_V_002", "ASPAC is sent again when T(ack) expires without ASPAC ACK", func(x *tcx) {
+			a := x.startASP(aspCfg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+		}},
+		{"M3UA_ASP_ASPTM_V_003", "NTFY Alternate ASP Active takes the ASP to ASP-INACTIVE", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, ntfyOther(m3ua.StatusAlternateASPActive, 1))
+			a.waitState(x, m3ua.ASPInactive)
+			a.p.expectNothing()
+		}},
+		{"M3UA_ASP_ASPTM_V_004", "administrative deactivation sends ASPIA with the Routing Context; ASPIA ACK makes the ASP inactive", func(x *tcx) {
+			a := activeASP(x)
+			a.c.Deactivate()
+			a.p.expect(mgmt(x, aspia(1)))
+			a.p.send(0, aspiaAck(1))
+			a.waitState(x, m3ua.ASPInactive)
+		}},
+		{"M3UA_ASP_ASPTM_V_005", "an ASP with no configured Routing Context sends ASPAC without Routing Context", func(x *tcx) {
+			a := x.startASP(m3ua.ASPConfig{AutoActivate: true, Mode: m3ua.Loadshare})
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Loadshare)))
+			a.p.send(0, aspacAck(m3ua.Loadshare))
+			a.waitState(x, m3ua.ASPActive)
+		}},
+		{"M3UA_ASP_ASPTM_V_006", "NTFY AS-PENDING and AS-ACTIVE are taken without answer and the ASP stays active", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, ntfyAS(m3ua.StatusASActive, 1))
+			a.p.send(0, ntfyAS(m3ua.StatusASPending, 1))
+			a.p.expectNothing()
+			if st := a.c.States()[0]; st != m3ua.ASPActive {
+				x.Errorf("ASP %v", st)
+			}
+		}},
+		{"M3UA_ASP_ASPTM_I_001", "ERR Unsupported Traffic Mode Type in answer to ASPAC stops its retransmission", func(x *tcx) {
+			a := x.startASP(aspCfg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+			a.p.send(0, errMsg(m3ua.ErrUnsupportedTrafficMode))
+			a.p.expectNothingFor(2 * time.Second)
+		}},
+		{"M3UA_ASP_ASPTM_I_002", "ERR Invalid Routing Context in answer to ASPAC stops its retransmission", func(x *tcx) {
+			a := x.startASP(aspCfg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+			a.p.send(0, errMsg(m3ua.ErrInvalidRoutingContext, 1))
+			a.p.expectNothingFor(2 * time.Second)
+		}},
+		{"M3UA_ASP_ASPTM_I_003", "an ASPAC ACK nobody asked for is ignored: no state change, nothing sent", func(x *tcx) {
+			a := x.startASP(m3ua.ASPConfig{RCs: []uint32{1}})
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.waitState(x, m3ua.ASPInactive)
+			a.p.send(0, aspacAck(0, 1))
+			a.p.expectNothing()
+			if st := a.c.States()[0]; st != m3ua.ASPInactive {
+				x.Errorf("ASP %v", st)
+			}
+		}},
+		{"M3UA_ASP_ASPTM_I_004", "ASPAC sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, aspac(0, 1))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
+		}},
+	}
+}
+
+func aspMTR() []tp {
+	return []tp{
+		{"M3UA_ASP_MTR_V_001", "DATA from the SGP reaches the layer above with Routing Context, label and payload", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(2, data(1, true, 0x10, 0x20, 9, "payload"))
+			a.rec.waitFor(x, "the DATA", func() bool { return len(a.rec.data) == 1 })
+			want := m3ua.UserData{RC: 1, HasRC: true, OPC: 0x10, DPC: 0x20, SI: 3, NI: 2, SLS: 9, Payload: []byte("payload")}
+			if got := a.rec.data[0]; got.String() != want.String() {
+				x.Errorf("delivered %v, want %v", got, want)
+			}
+		}},
+		{"M3UA_ASP_MTR_V_002", "the ASP sends DATA with Routing Context and Protocol Data on a stream other than 0", func(x *tcx) {
+			a := activeASP(x)
+			u := m3ua.UserData{RC: 1, HasRC: true, OPC: 0x20, DPC: 0x10, SI: 3, NI: 2, SLS: 3, Payload: []byte("up")}
+			if err := a.c.SendData(u); err != nil {
+				x.Fatal(err)
+			}
+			a.p.expect(exp{anyData: true, msg: enc(x, m3ua.NewData(u))})
+		}},
+		{"M3UA_ASP_MTR_V_003", "DATA of one SLS leaves on one stream, in order", func(x *tcx) {
+			a := activeASP(x)
+			stream := -1
+			for i := range 30 {
+				if err := a.c.SendData(m3ua.UserData{RC: 1, HasRC: true, OPC: 1, DPC: 2, SI: 3, SLS: 11, Payload: []byte{byte(i)}}); err != nil {
+					x.Fatal(err)
+				}
+			}
+			for i := range 30 {
+				it := a.p.expect(exp{anyData: true, msg: enc(x, m3ua.NewData(m3ua.UserData{RC: 1, HasRC: true, OPC: 1, DPC: 2, SI: 3, SLS: 11, Payload: []byte{byte(i)}}))})
+				if stream >= 0 && int(it.stream) != stream {
+					x.Fatalf("DATA %d on stream %d, the ones before on %d", i, it.stream, stream)
+				}
+				stream = int(it.stream)
+			}
+		}},
+		{"M3UA_ASP_MTR_I_001", "DATA on stream 0 gets ERR Invalid Stream Identifier", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, data(1, true, 1, 2, 0, "x"))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidStreamIdentifier)))
+		}},
+		{"M3UA_ASP_MTR_I_002", "DATA before the ASP is active gets ERR Unexpected Message", func(x *tcx) {
+			a := x.startASP(m3ua.ASPConfig{RCs: []uint32{1}})
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.waitState(x, m3ua.ASPInactive)
+			a.p.send(1, data(1, true, 1, 2, 0, "x"))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
+		}},
+		{"M3UA_ASP_MTR_I_003", "DATA without Protocol Data gets ERR Missing Parameter", func(x *tcx) {
+			a := activeASP(x)
+			a.p.sendRaw(1, rawMsg(m3ua.ClassTransfer, 1, rawParam(params.RoutingContext, u32(1))))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrMissingParameter)))
+		}},
+	}
+}
+
+func aspRKM() []tp {
+	reg := func() m3ua.ASPConfig {
+		return m3ua.ASPConfig{AutoActivate: true, Register: []m3ua.RoutingKey{rk(5, 300)}}
+	}
+	return []tp{
+		{"M3UA_ASP_RKM_V_001", "an ASP with a routing key sends REG REQ after ASPUP ACK, and ASPAC for the granted Routing Context", func(x *tcx) {
+			a := x.startASP(reg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
+			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1234}))
+			a.p.expect(mgmt(x, aspac(0, 1234)))
+		}},
+		{"M3UA_ASP_RKM_V_002", "a refused registration leaves the ASP without Routing Context: no ASPAC", func(x *tcx) {
+			a := x.startASP(reg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
+			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.PermissionDenied, RC: 0}))
+			a.p.expectNothing()
+		}},
+		{"M3UA_ASP_RKM_I_001", "REG RSP while ASP-DOWN gets ERR Unexpected Message", func(x *tcx) {
+			a := x.startASP(reg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1}))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
+		}},
+		{"M3UA_ASP_RKM_I_002", "REG REQ sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(1, 2)}})
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
+		}},
+	}
+}
+
+func aspSSNM() []tp {
+	apc := func(pc uint32) *params.Param { return params.NewAffectedPointCode(pc) }
+	reach := func(x *tcx, a *aspIUT, pc uint32, want m3ua.DestStatus) {
+		x.Helper()
+		deadline := time.Now().Add(x.e.wait)
+		for a.c.Reachable(pc) != want {
+			if time.Now().After(deadline) {
+				x.Fatalf("destination %#x is %v, want %v", pc, a.c.Reachable(pc), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return []tp{
+		{"M3UA_ASP_SSNM_V_001", "DUNA makes the destination unavailable", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(1), apc(0x123), nil))
+			reach(x, a, 0x123, m3ua.DestUnavailable)
+			a.p.expectNothing()
+		}},
+		{"M3UA_ASP_SSNM_V_002", "DAVA after DUNA makes the destination available again", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(1), apc(0x123), nil))
+			reach(x, a, 0x123, m3ua.DestUnavailable)
+			a.p.send(0, messages.NewDestinationAvailable(nil, rcP(1), apc(0x123), nil))
+			reach(x, a, 0x123, m3ua.DestAvailable)
+		}},
+		{"M3UA_ASP_SSNM_V_003", "DRST makes the destination restricted", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewDestinationRestricted(nil, rcP(1), apc(0x124), nil))
+			reach(x, a, 0x124, m3ua.DestRestricted)
+		}},
+		{"M3UA_ASP_SSNM_V_004", "DUNA with a masked APC (mask 8) makes every point code it covers unavailable", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(1), apc(m3ua.APC(0x1200, 8)), nil))
+			reach(x, a, 0x12ab, m3ua.DestUnavailable)
+			reach(x, a, 0x1300, m3ua.DestAvailable)
+		}},
+		{"M3UA_ASP_SSNM_V_005", "SCON is reported to the layer above with the congestion level", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewSignallingCongestion(nil, rcP(1), apc(0x55), nil, params.NewCongestionIndications(3), nil))
+			a.rec.waitFor(x, "CongestionChanged", func() bool {
+				for _, e := range a.rec.events {
+					if c, ok := e.(m3ua.CongestionChanged); ok && c.Level == 3 && len(c.APCs) == 1 && c.APCs[0] == 0x55 {
+						return true
+					}
+				}
+				return false
+			})
+		}},
+		{"M3UA_ASP_SSNM_V_006", "DUPU is reported to the layer above with user and cause", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewDestinationUserPartUnavailable(nil, rcP(1), apc(0x56), params.NewUserCause(5, m3ua.CauseInaccessibleRemote), nil))
+			a.rec.waitFor(x, "UserPartUnavailable", func() bool {
+				for _, e := range a.rec.events {
+					if u, ok := e.(m3ua.UserPartUnavailable); ok && u.User == 5 && u.Cause == m3ua.CauseInaccessibleRemote {
+						return true
+					}
+				}
+				return false
+			})
+		}},
+		{"M3UA_ASP_SSNM_V_007", "the ASP audits destinations with DAUD carrying the APCs", func(x *tcx) {
+			a := activeASP(x)
+			a.c.Audit(0x77, 0x78)
+			a.p.expect(on(x, anyStream, messages.NewDestinationStateAudit(nil, rcP(1), params.NewAffectedPointCode(0x77, 0x78), nil)))
+		}},
+		{"M3UA_ASP_SSNM_I_001", "DUNA without Affected Point Code gets ERR Missing Parameter", func(x *tcx) {
+			a := activeASP(x)
+			a.p.sendRaw(0, rawMsg(m3ua.ClassSSNM, 1, rawParam(params.RoutingContext, u32(1))))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrMissingParameter)))
+		}},
+		{"M3UA_ASP_SSNM_I_002", "DAUD sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewDestinationStateAudit(nil, nil, apc(0x77), nil))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
+		}},
+	}
+}
+
+func aspSuite() []tp {
+	var all []tp
+	for _, g := range [][]tp{aspASPSM(), aspASPTM(), aspMTR(), aspRKM(), aspSSNM()} {
+		all = append(all, g...)
+	}
+	return all
+}
+
+func suite() []tp { return append(sgpSuite(), aspSuite()...) }
