@@ -229,9 +229,11 @@ func (p *PE) Stop(now time.Time) {
 	case PEStopped, PEDeregistering:
 		return
 	case PERegistered, PERegistering:
-		if p.state == PERegistering && !p.once {
-			break // never registered: nothing to undo
+		if p.id == 0 {
+			break // no identifier yet: nothing the registrar could name
 		}
+		// Even a registration not answered yet may have been taken:
+		// undo it rather than leave it to its lifetime.
 		p.stop(TimerID{Kind: TimerRegistration})
 		p.stop(TimerID{Kind: TimerReregistration})
 		p.state = PEDeregistering

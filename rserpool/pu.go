@@ -480,7 +480,16 @@ func (u *PU) SessionFailed(now time.Time, s SessionID, report bool) {
 		}
 		ss.avoid = append(ss.avoid, failed)
 	}
-	u.failed[failedKey{string(ss.handle), failed}] = now.Add(u.cfg.FailedHold)
+	if len(u.failed) >= maxFailed {
+		for k, until := range u.failed {
+			if !now.Before(until) {
+				delete(u.failed, k)
+			}
+		}
+	}
+	if len(u.failed) < maxFailed {
+		u.failed[failedKey{string(ss.handle), failed}] = now.Add(u.cfg.FailedHold)
+	}
 	u.cache.Deregister(ss.handle, failed)
 	if report {
 		m := EndpointUnreachable{PoolHandle: ss.handle, ID: failed}
@@ -524,6 +533,9 @@ func (u *PU) FromSessionBytes(now time.Time, s SessionID, b []byte) {
 		u.FromSession(now, s, m)
 	}
 }
+
+// maxFailed bounds the elements kept out of selections at one time.
+const maxFailed = 4096
 
 // maxCard bounds the elements kept from one business card.
 const maxCard = 32
