@@ -68,7 +68,8 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 		c.listCmd("pools", "Pools with their elements", "/api/v1/pools", printPools),
 		c.elementsCmd(),
 		c.listCmd("associations", "SCTP associations with their paths", "/api/v1/associations", printAssociations),
-		c.listCmd("asps", "M3UA application server processes", "/api/v1/asps", printASPs),
+		c.aspsCmd(),
+		c.drainCmd(),
 		c.listCmd("ases", "M3UA application servers", "/api/v1/ases", printASes),
 	)
 	return root
@@ -645,7 +646,11 @@ func printASPs(w *tabwriter.Writer, raw []byte) error {
 	}
 	fmt.Fprintln(w, "ASP\tSTATE\tASSOCIATION\tAPPLICATION SERVERS")
 	for _, a := range asps {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a.ID, a.State, a.Association, strings.Join(a.Servers, ","))
+		state := a.State
+		if a.Blocked != nil {
+			state += " (blocked)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a.ID, state, a.Association, strings.Join(a.Servers, ","))
 	}
 	return nil
 }
@@ -660,4 +665,98 @@ func printASes(w *tabwriter.Writer, raw []byte) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", a.Name, a.State, a.TrafficMode, a.RoutingContext, strings.Join(a.ASPs, ","))
 	}
 	return nil
+}
+
+func (c *cli) aspsCmd() *cobra.Command {
+	cmd := c.listCmd("asps", "M3UA application server processes (block, unblock)", "/api/v1/asps", printASPs)
+	var reason string
+	block := func(verb string) *cobra.Command {
+		sub := &cobra.Command{
+			Use:   verb + " ID",
+			Short: map[string]string{"block": "Take an ASP out of traffic (it stays blocked until unblocked)", "unblock": "Put a blocked ASP back into traffic"}[verb],
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				raw, err := c.client().do(cmd.Context(), http.MethodPost, "/api/v1/asps/"+url.PathEscape(args[0])+"/"+verb,
+					mgmt.OperatorRequest{UserID: c.user, Reason: reason})
+				if err != nil {
+					return err
+				}
+				if c.asJSON {
+					return c.printJSON(raw)
+				}
+				var a mgmt.ASP
+				if err := json.Unmarshal(raw, &a); err != nil {
+					return fmt.Errorf("bad answer: %w", err)
+				}
+				state := a.State
+				if a.Blocked != nil {
+					state += ", blocked by " + a.Blocked.UserID + " since " + ts(a.Blocked.Since)
+				}
+				fmt.Fprintf(c.out, "ASP %s %sed: %s\n", a.ID, verb, state)
+				return nil
+			},
+		}
+		if verb == "block" {
+			sub.Flags().StringVar(&reason, "reason", "", "why (recorded with the block)")
+		}
+		return sub
+	}
+	cmd.AddCommand(block("block"), block("unblock"))
+	return cmd
+}
+
+func (c *cli) drainCmd() *cobra.Command {
+	var reason string
+	var status, cancel bool
+	cmd := &cobra.Command{
+		Use:   "drain",
+		Short: "Drain the gateway: no new dialogue, ongoing ones finish (--status shows, --cancel ends it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			method, verb := http.MethodPost, "draining"
+			var body any = mgmt.OperatorRequest{UserID: c.user, Reason: reason}
+			switch {
+			case status && cancel:
+				return errors.New("--status and --cancel exclude each other")
+			case status:
+				method, body = http.MethodGet, nil
+			case cancel:
+				method, verb = http.MethodDelete, "drain cancelled"
+			}
+			raw, err := c.client().do(cmd.Context(), method, "/api/v1/drain", body)
+			if err != nil {
+				return err
+			}
+			if c.asJSON {
+				return c.printJSON(raw)
+			}
+			var d mgmt.Drain
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return fmt.Errorf("bad answer: %w", err)
+			}
+			if !d.Draining {
+				if status {
+					verb = "not draining"
+				}
+				fmt.Fprintf(c.out, "%s: taking traffic\n", verb)
+				return nil
+			}
+			line := "draining"
+			if d.Since != nil {
+				line += " since " + ts(*d.Since)
+			}
+			if d.UserID != "" {
+				line += " by " + d.UserID
+			}
+			if d.Reason != "" {
+				line += " (" + d.Reason + ")"
+			}
+			fmt.Fprintf(c.out, "%s: %d dialogue(s) left\n", line, d.DialoguesLeft)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the drain)")
+	cmd.Flags().BoolVar(&status, "status", false, "show the drain state only")
+	cmd.Flags().BoolVar(&cancel, "cancel", false, "stop draining: take new dialogues again")
+	return cmd
 }

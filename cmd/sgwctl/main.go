@@ -13,6 +13,8 @@
 //	sgwctl alarms shelves | unshelve ID
 //	sgwctl log level [LEVEL]             show or set the log level
 //	sgwctl pools | elements POOL | associations | asps | ases
+//	sgwctl asps block ID [--reason R] | asps unblock ID
+//	sgwctl drain [--reason R] | drain --status | drain --cancel
 package main
 
 import (

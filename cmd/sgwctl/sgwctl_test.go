@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,11 +49,13 @@ type daemon struct {
 	m      *alarms.Manager
 	clk    fakeClock
 	level  zap.AtomicLevel
+	ops    *operations
 }
 
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
 	d := &daemon{socket: filepath.Join(t.TempDir(), "sgw.sock"), clk: fakeClock{sctptest.NewFakeClock(t0)}, level: zap.NewAtomicLevel()}
+	d.ops = &operations{clk: d.clk, blocked: map[string]*mgmt.Block{}, dialogues: 42}
 	m, err := alarms.NewManager(alarms.Config{Clock: d.clk, SystemID: "sg1"})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +73,8 @@ func startDaemon(t *testing.T) *daemon {
 		}}},
 		Associations: mgmt.AssociationsOf(assocs),
 		ASPs:         asps{},
+		ASPControl:   d.ops,
+		Drainer:      d.ops,
 	})
 	srv.AddReadyCheck("traffic", func(context.Context) error { return nil })
 	ls, err := mgmt.Listen("", d.socket)
@@ -273,5 +279,143 @@ func TestUnreachableDaemon(t *testing.T) {
 	root.SetArgs([]string{"--socket", filepath.Join(t.TempDir(), "none.sock"), "status"})
 	if err := root.Execute(); err == nil {
 		t.Fatal("status against no daemon succeeded")
+	}
+}
+
+// operations is what the gateway will implement for block/unblock and
+// drain: here it records the commands.
+type operations struct {
+	mu        sync.Mutex
+	clk       fakeClock
+	blocked   map[string]*mgmt.Block
+	drain     mgmt.Drain
+	dialogues int
+	calls     []string
+}
+
+func (o *operations) asp(id string) (mgmt.ASP, error) {
+	if id != "asp1" {
+		return mgmt.ASP{}, fmt.Errorf("%w: %s", mgmt.ErrUnknownASP, id)
+	}
+	return mgmt.ASP{ID: id, Association: "asp1", State: "ASP-ACTIVE", Blocked: o.blocked[id]}, nil
+}
+
+func (o *operations) BlockASP(_ context.Context, id string, req mgmt.OperatorRequest) (mgmt.ASP, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, "block "+id+" by "+req.UserID+": "+req.Reason)
+	if _, err := o.asp(id); err != nil {
+		return mgmt.ASP{}, err
+	}
+	if o.blocked[id] == nil {
+		o.blocked[id] = &mgmt.Block{UserID: req.UserID, Reason: req.Reason, Since: o.clk.Now()}
+	}
+	return o.asp(id)
+}
+
+func (o *operations) UnblockASP(_ context.Context, id string, req mgmt.OperatorRequest) (mgmt.ASP, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, "unblock "+id+" by "+req.UserID)
+	delete(o.blocked, id)
+	return o.asp(id)
+}
+
+func (o *operations) Drain(_ context.Context, req mgmt.OperatorRequest) (mgmt.Drain, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, "drain by "+req.UserID+": "+req.Reason)
+	if !o.drain.Draining {
+		now := o.clk.Now()
+		o.drain = mgmt.Drain{Draining: true, UserID: req.UserID, Reason: req.Reason, Since: &now}
+	}
+	o.drain.DialoguesLeft = o.dialogues
+	return o.drain, nil
+}
+
+func (o *operations) Undrain(_ context.Context, req mgmt.OperatorRequest) (mgmt.Drain, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, "undrain by "+req.UserID)
+	o.drain = mgmt.Drain{DialoguesLeft: o.dialogues}
+	return o.drain, nil
+}
+
+func (o *operations) DrainState(context.Context) (mgmt.Drain, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.drain.DialoguesLeft = o.dialogues
+	return o.drain, nil
+}
+
+func TestBlockUnblockASP(t *testing.T) {
+	d := startDaemon(t)
+	d.clk.Advance(time.Minute)
+	expect(t, d.mustRun(t, "asps", "block", "asp1", "--reason", "host swap"),
+		"ASP asp1 blocked: ASP-ACTIVE, blocked by alice since 2025-03-01T12:01:00Z")
+	var a mgmt.ASP
+	if err := json.Unmarshal([]byte(d.mustRun(t, "asps", "block", "asp1", "--json")), &a); err != nil ||
+		a.Blocked == nil || a.Blocked.Reason != "host swap" || !a.Blocked.Since.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("%v %+v", err, a)
+	}
+	if _, err := d.run(t, "asps", "block", "asp9"); err == nil || err.Error() != `ASP "asp9": no such ASP: asp9 (HTTP 404)` {
+		t.Fatal(err)
+	}
+	expect(t, d.mustRun(t, "asps", "unblock", "asp1"), "ASP asp1 unblocked: ASP-ACTIVE")
+	if _, err := d.run(t, "asps", "block"); err == nil {
+		t.Fatal("block without an ASP accepted")
+	}
+	d.ops.mu.Lock()
+	calls := strings.Join(d.ops.calls, "\n")
+	d.ops.mu.Unlock()
+	expect(t, calls, `
+block asp1 by alice: host swap
+block asp1 by alice: 
+block asp9 by alice: 
+unblock asp1 by alice`)
+}
+
+func TestDrain(t *testing.T) {
+	d := startDaemon(t)
+	expect(t, d.mustRun(t, "drain", "--status"), "not draining: taking traffic")
+	expect(t, d.mustRun(t, "drain", "--reason", "kernel upgrade"), "draining since 2025-03-01T12:00:00Z by alice (kernel upgrade): 42 dialogue(s) left")
+	d.ops.mu.Lock()
+	d.ops.dialogues = 3
+	d.ops.mu.Unlock()
+	d.clk.Advance(time.Minute)
+	expect(t, d.mustRun(t, "drain", "--status"), "draining since 2025-03-01T12:00:00Z by alice (kernel upgrade): 3 dialogue(s) left")
+	var st mgmt.Drain
+	if err := json.Unmarshal([]byte(d.mustRun(t, "drain", "--status", "--json")), &st); err != nil || !st.Draining || st.DialoguesLeft != 3 {
+		t.Fatalf("%v %+v", err, st)
+	}
+	expect(t, d.mustRun(t, "drain", "--cancel"), "drain cancelled: taking traffic")
+	if _, err := d.run(t, "drain", "--status", "--cancel"); err == nil {
+		t.Fatal("--status --cancel accepted")
+	}
+}
+
+// A daemon without the providers (the registrar) says so.
+func TestOperatorCommandsNotProvided(t *testing.T) {
+	m, err := alarms.NewManager(alarms.Config{Clock: fakeClock{sctptest.NewFakeClock(t0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	sock := filepath.Join(t.TempDir(), "pr.sock")
+	ls, err := mgmt.Listen("", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { mgmt.New(mgmt.Config{Alarms: m}).Serve(ctx, ls...); close(done) }()
+	defer func() { cancel(); <-done }()
+	for _, args := range [][]string{{"drain"}, {"drain", "--status"}, {"asps", "block", "asp1"}} {
+		var out bytes.Buffer
+		root := newRoot(&out, &out)
+		root.SetArgs(append([]string{"--socket", sock}, args...))
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "not provided by this daemon (HTTP 404)") {
+			t.Errorf("sgwctl %v: %v", args, err)
+		}
 	}
 }

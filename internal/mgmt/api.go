@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sigpool/sigpool/alarms"
@@ -55,6 +56,34 @@ type ASP struct {
 	Association string   `json:"association"`
 	State       string   `json:"state"`
 	Servers     []string `json:"applicationServers,omitempty"`
+	// Blocked is set while an operator keeps the ASP out of traffic.
+	Blocked *Block `json:"blocked,omitempty"`
+}
+
+// Block records who took an ASP out of traffic, when and why.
+type Block struct {
+	UserID string    `json:"userId"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
+}
+
+// OperatorRequest is the body of the operator commands (block, unblock,
+// drain): who asks, and why.
+type OperatorRequest struct {
+	UserID string `json:"userId"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Drain is the drain state of a gateway: while draining it takes no new
+// dialogue (new selections go to the other gateways) and lets the ongoing
+// ones finish.
+type Drain struct {
+	Draining bool       `json:"draining"`
+	UserID   string     `json:"userId,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	Since    *time.Time `json:"since,omitempty"`
+	// DialoguesLeft is the number of dialogues still in progress.
+	DialoguesLeft int `json:"dialoguesLeft"`
 }
 
 // AS is one M3UA application server.
@@ -142,6 +171,29 @@ type ASPProvider interface {
 	ASPs(ctx context.Context) ([]ASP, error)
 	ApplicationServers(ctx context.Context) ([]AS, error)
 }
+
+// ASPControl takes ASPs out of traffic and back, for maintenance: a
+// blocked ASP gets no new dialogue and no traffic its AS can send to
+// another ASP, and stays blocked across its reconnections until
+// unblocked. The gateway implements it.
+type ASPControl interface {
+	// BlockASP and UnblockASP return the ASP after the change; an unknown
+	// id is an error wrapping ErrUnknownASP. Both are idempotent.
+	BlockASP(ctx context.Context, id string, req OperatorRequest) (ASP, error)
+	UnblockASP(ctx context.Context, id string, req OperatorRequest) (ASP, error)
+}
+
+// Drainer drains the daemon (the gateway) before maintenance.
+type Drainer interface {
+	// Drain starts draining (idempotent); Undrain takes traffic again.
+	Drain(ctx context.Context, req OperatorRequest) (Drain, error)
+	Undrain(ctx context.Context, req OperatorRequest) (Drain, error)
+	DrainState(ctx context.Context) (Drain, error)
+}
+
+// ErrUnknownASP is wrapped by the errors of ASPControl for an ASP id the
+// daemon does not know; the API answers 404.
+var ErrUnknownASP = errors.New("no such ASP")
 
 // AssociationsOf provides the associations of a metrics.Associations set:
 // the daemons register each association there once, for the metrics and

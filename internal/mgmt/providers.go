@@ -2,7 +2,10 @@ package mgmt
 
 import (
 	"context"
+	"errors"
 	"net/http"
+
+	"go.uber.org/zap"
 )
 
 // serveList answers with what a provider returns, 404 when the daemon has
@@ -65,4 +68,76 @@ func (s *Server) asps(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ases(w http.ResponseWriter, r *http.Request) {
 	p := s.cfg.ASPs
 	serveList(w, r, "application servers", p != nil, func(ctx context.Context) ([]AS, error) { return p.ApplicationServers(ctx) })
+}
+
+func (s *Server) blockASP(w http.ResponseWriter, r *http.Request) { s.aspControl(w, r, true) }
+
+func (s *Server) unblockASP(w http.ResponseWriter, r *http.Request) { s.aspControl(w, r, false) }
+
+func (s *Server) aspControl(w http.ResponseWriter, r *http.Request, block bool) {
+	c := s.cfg.ASPControl
+	if c == nil {
+		writeError(w, http.StatusNotFound, "ASP blocking: not provided by this daemon")
+		return
+	}
+	var req OperatorRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.UserID == "" {
+		writeError(w, http.StatusBadRequest, "userId is required")
+		return
+	}
+	id := r.PathValue("id")
+	var asp ASP
+	var err error
+	if block {
+		asp, err = c.BlockASP(r.Context(), id, req)
+	} else {
+		asp, err = c.UnblockASP(r.Context(), id, req)
+	}
+	switch {
+	case errors.Is(err, ErrUnknownASP):
+		writeError(w, http.StatusNotFound, "ASP %q: %v", id, err)
+	case err != nil:
+		writeError(w, http.StatusConflict, "ASP %q: %v", id, err)
+	default:
+		writeJSON(w, http.StatusOK, asp)
+	}
+}
+
+func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
+	d := s.cfg.Drainer
+	if d == nil {
+		writeError(w, http.StatusNotFound, "drain: not provided by this daemon")
+		return
+	}
+	var st Drain
+	var err error
+	switch r.Method {
+	case http.MethodGet:
+		st, err = d.DrainState(r.Context())
+	default:
+		var req OperatorRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		if req.UserID == "" {
+			writeError(w, http.StatusBadRequest, "userId is required")
+			return
+		}
+		if r.Method == http.MethodPost {
+			st, err = d.Drain(r.Context(), req)
+		} else {
+			st, err = d.Undrain(r.Context(), req)
+		}
+	}
+	if err != nil {
+		writeError(w, http.StatusConflict, "drain: %v", err)
+		return
+	}
+	if r.Method != http.MethodGet {
+		s.cfg.Log.Info("operator command", zap.String("command", r.Method+" drain"), zap.Bool("draining", st.Draining))
+	}
+	writeJSON(w, http.StatusOK, st)
 }

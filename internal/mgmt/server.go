@@ -29,6 +29,10 @@
 //	GET    /api/v1/pools/{handle}/elements   one pool's elements
 //	GET    /api/v1/associations              SCTP associations with their paths
 //	GET    /api/v1/asps, /api/v1/ases        M3UA ASPs and application servers
+//	POST   /api/v1/asps/{id}/block           take an ASP out of traffic (OperatorRequest)
+//	POST   /api/v1/asps/{id}/unblock         put it back (OperatorRequest)
+//	GET    /api/v1/drain                     the gateway's drain state
+//	POST   /api/v1/drain                     start draining (OperatorRequest); DELETE ends it
 package mgmt
 
 import (
@@ -66,6 +70,10 @@ type Config struct {
 	Pools        PoolProvider
 	Associations AssociationProvider
 	ASPs         ASPProvider
+	// ASPControl and Drainer carry out the operator's commands; nil makes
+	// their endpoints answer 404.
+	ASPControl ASPControl
+	Drainer    Drainer
 
 	// Heartbeat is the interval of the comment lines that keep an SSE
 	// stream open through proxies; default 15s.
@@ -140,6 +148,11 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/associations", s.associations)
 	m.HandleFunc("GET /api/v1/asps", s.asps)
 	m.HandleFunc("GET /api/v1/ases", s.ases)
+	m.HandleFunc("POST /api/v1/asps/{id}/block", s.blockASP)
+	m.HandleFunc("POST /api/v1/asps/{id}/unblock", s.unblockASP)
+	m.HandleFunc("GET /api/v1/drain", s.drain)
+	m.HandleFunc("POST /api/v1/drain", s.drain)
+	m.HandleFunc("DELETE /api/v1/drain", s.drain)
 	s.uiRoutes()
 }
 
