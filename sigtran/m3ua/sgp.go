@@ -521,6 +521,9 @@ func (s *SGP) data(p *sgpPeer, m *messages.Data) *ProtocolError {
 	if pe != nil {
 		return pe
 	}
+	if pe := s.checkNA(m.NetworkAppearance); pe != nil {
+		return pe
+	}
 	if len(p.active) == 0 {
 		return perr(ErrUnexpectedMessage, "DATA from an ASP that is not active")
 	}
@@ -594,4 +597,17 @@ func (s *SGP) route(as *appServer, u UserData) {
 		}
 		s.send(a, st, NewData(u))
 	}
+}
+
+// checkNA refuses a Network Appearance other than the SGP's own, when it
+// has one (RFC 4666 3.8.1: "Invalid Network Appearance" for an
+// unconfigured value).
+func (s *SGP) checkNA(na *params.Param) *ProtocolError {
+	if !s.cfg.HasNA || na == nil {
+		return nil
+	}
+	if v, _ := uint32Of(na); v != s.cfg.NA {
+		return perr(ErrInvalidNetworkAppearance, "network appearance %d, the SGP's is %d", v, s.cfg.NA)
+	}
+	return nil
 }

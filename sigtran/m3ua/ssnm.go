@@ -208,6 +208,9 @@ func (s *SGP) audit(p *sgpPeer, m *messages.DestinationStateAudit) *ProtocolErro
 	if !p.up {
 		return perr(ErrUnexpectedMessage, "DAUD while ASP-DOWN")
 	}
+	if pe := s.checkNA(m.NetworkAppearance); pe != nil {
+		return pe
+	}
 	apcs := uint32s(m.AffectedPointCode)
 	s.event(AuditReceived{Assoc: p.assoc, APCs: apcs})
 	var rc *params.Param
