@@ -290,6 +290,13 @@ func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 			s.refuse(a, stream, b, pe)
 			return
 		}
+		if u.HasRC && len(s.cfg.RCs) > 0 && !slices.Contains(s.cfg.RCs, u.RC) {
+			// RFC 4666 3.8.1: a routing context this ASP does not serve.
+			pe := perr(ErrInvalidRoutingContext, "DATA for routing context %d", u.RC)
+			pe.RoutingContexts = []uint32{u.RC}
+			s.refuse(a, stream, b, pe)
+			return
+		}
 		s.counters.DataIn++
 		s.event(DataReceived{Assoc: a, Data: u})
 	case *messages.DestinationUnavailable, *messages.DestinationAvailable, *messages.DestinationStateAudit,
