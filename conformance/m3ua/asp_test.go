@@ -241,6 +241,15 @@ func aspMTR() []tp {
 			a.p.send(1, data(1, true, 1, 2, 0, "x"))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
 		}},
+		{"M3UA_ASP_MTR_I_004", "DATA with a Routing Context the ASP is not configured for gets ERR Invalid Routing Context naming it, and is not delivered", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(1, data(77, true, 1, 2, 0, "x"))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidRoutingContext, 77)))
+			a.p.expectUp()
+			if n := len(a.rec.data); n != 0 {
+				x.Errorf("%d DATA delivered", n)
+			}
+		}},
 		{"M3UA_ASP_MTR_I_003", "DATA without Protocol Data gets ERR Missing Parameter", func(x *tcx) {
 			a := activeASP(x)
 			a.p.sendRaw(1, rawMsg(m3ua.ClassTransfer, 1, rawParam(params.RoutingContext, u32(1))))

@@ -551,6 +551,31 @@ func sgpMTR() []tp {
 			p.send(1, data(0, false, 1, 2, 0, "x"))
 			p.expect(mgmt(x, errMsg(m3ua.ErrMissingParameter)))
 		}},
+		{"M3UA_SGP_MTR_V_006", "at an SGP with a Network Appearance, DATA carrying that Network Appearance is delivered", func(x *tcx) {
+			cfg := oneAS(m3ua.Override)
+			cfg.NA, cfg.HasNA = 8, true
+			s := x.startSGP(cfg)
+			p := upActive(x, s)
+			d := data(1, true, 1, 2, 0, "na")
+			d.NetworkAppearance = params.NewNetworkAppearance(8)
+			p.send(1, d)
+			s.rec.waitFor(x, "the DATA", func() bool { return len(s.rec.data) == 1 })
+			p.expectNothing()
+		}},
+		{"M3UA_SGP_MTR_I_008", "DATA with a Network Appearance the SGP is not configured with gets ERR Invalid Network Appearance and is not delivered", func(x *tcx) {
+			cfg := oneAS(m3ua.Override)
+			cfg.NA, cfg.HasNA = 8, true
+			s := x.startSGP(cfg)
+			p := upActive(x, s)
+			d := data(1, true, 1, 2, 0, "na")
+			d.NetworkAppearance = params.NewNetworkAppearance(9)
+			p.send(1, d)
+			p.expect(mgmt(x, errMsg(m3ua.ErrInvalidNetworkAppearance)))
+			p.expectUp()
+			if n := len(s.rec.data); n != 0 {
+				x.Errorf("%d DATA delivered", n)
+			}
+		}},
 		{"M3UA_SGP_MTR_I_007", "DATA for an AS the ASP is not active in gets ERR Unexpected Message", func(x *tcx) {
 			s := x.startSGP(fourAS())
 			p := s.dial()
@@ -857,6 +882,17 @@ func sgpSSNM() []tp {
 			p := upActive(x, s)
 			p.send(0, messages.NewDestinationUnavailable(nil, nil, params.NewAffectedPointCode(1), nil))
 			p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
+		}},
+		{"M3UA_SGP_SSNM_I_003", "DAUD with a Network Appearance the SGP is not configured with gets ERR Invalid Network Appearance", func(x *tcx) {
+			cfg := oneAS(m3ua.Override)
+			cfg.NA, cfg.HasNA = 8, true
+			s := x.startSGP(cfg)
+			p := upActive(x, s)
+			s.srv.SetDestination(0x55, m3ua.DestAvailable)
+			p.expect(mgmt(x, messages.NewDestinationAvailable(nil, rcP(1), params.NewAffectedPointCode(0x55), nil)))
+			p.send(0, messages.NewDestinationStateAudit(params.NewNetworkAppearance(9), nil, params.NewAffectedPointCode(0x55), nil))
+			p.expect(mgmt(x, errMsg(m3ua.ErrInvalidNetworkAppearance)))
+			p.expectNothing()
 		}},
 		{"M3UA_SGP_SSNM_I_002", "DAUD without Affected Point Code gets ERR Missing Parameter", func(x *tcx) {
 			s := x.startSGP(oneAS(m3ua.Override))
