@@ -116,7 +116,8 @@ type machine interface {
 }
 
 type outItem struct {
-	assoc  sctp.Association // set for a send
+	assoc  sctp.Association // set for a send, or for an abort
+	abort  bool             // abort assoc: its peer stopped answering BEAT
 	stream uint16
 	off, n int // the encoded message, or a DataReceived payload, in the batch buffer
 	ev     Event
@@ -195,6 +196,13 @@ func (e *engine) collect() {
 	for _, ev := range r.Events {
 		if e.onEvent != nil {
 			e.onEvent(ev)
+		}
+		if pu, ok := ev.(PeerUnresponsive); ok {
+			// No BEAT ACK in time: end the association (ABORT); its
+			// reader then reports it down to the machine.
+			if a := e.assocs[pu.Assoc]; a != nil {
+				e.pend.items = append(e.pend.items, outItem{assoc: a, abort: true})
+			}
 		}
 		it := outItem{ev: ev}
 		if d, ok := ev.(DataReceived); ok {
@@ -282,6 +290,8 @@ func (e *engine) drain() {
 func (e *engine) carryOut(b *outbox) {
 	for _, it := range b.items {
 		switch {
+		case it.abort:
+			it.assoc.Abort()
 		case it.assoc != nil:
 			e.write(it.assoc, it.stream, b.buf[it.off:it.off+it.n])
 		case it.ev != nil:
