@@ -91,6 +91,21 @@ func aspASPSM() []tp {
 			a.p.send(0, messages.NewAspDownAck(nil))
 			a.waitState(x, m3ua.ASPDown)
 		}},
+		{"M3UA_ASP_ASPSM_V_008", "with BEAT on, an SGP that leaves a BEAT unanswered beyond the timeout is cut off: the ASP aborts the association", func(x *tcx) {
+			cfg := aspCfg()
+			cfg.Beat = m3ua.BeatConfig{Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond}
+			a := x.startASP(cfg)
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
+			a.p.send(0, aspacAck(m3ua.Override, 1))
+			it, ok := a.p.next(x.e.wait)
+			if !ok || it.end != nil || len(it.data) < 4 || it.data[2] != m3ua.ClassASPSM || it.data[3] != 3 {
+				x.Fatalf("expected BEAT, got %s (%v)", m3ua.DescribeBytes(it.data), it.end)
+			}
+			a.p.expectEnded()
+			a.waitState(x, m3ua.ASPDown)
+		}},
 		{"M3UA_ASP_ASPSM_I_001", "ERR Refused - Management Blocking in answer to ASPUP stops its retransmission", func(x *tcx) {
 			a := x.startASP(aspCfg())
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))

@@ -102,6 +102,26 @@ func sgpASPSM() []tp {
 			q.expect(mgmt(x, ntfyAS(m3ua.StatusASPending, 1)))
 			q.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
 		}},
+		{"M3UA_SGP_ASPSM_V_010", "an ERR from the ASP is taken without answer; the association stays up", func(x *tcx) {
+			s := x.startSGP(oneAS(m3ua.Override))
+			p := s.dial()
+			p.up(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			p.send(0, errMsg(m3ua.ErrProtocolError))
+			p.expectNothing()
+			p.expectUp()
+		}},
+		{"M3UA_SGP_ASPSM_V_011", "with BEAT on, an ASP that leaves a BEAT unanswered beyond the timeout is cut off: the SGP aborts the association", func(x *tcx) {
+			cfg := oneAS(m3ua.Override)
+			cfg.Beat = m3ua.BeatConfig{Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond}
+			s := x.startSGP(cfg)
+			p := s.dial()
+			p.up(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			it, ok := p.next(x.e.wait)
+			if !ok || it.end != nil || len(it.data) < 4 || it.data[2] != m3ua.ClassASPSM || it.data[3] != 3 {
+				x.Fatalf("expected BEAT, got %s (%v)", m3ua.DescribeBytes(it.data), it.end)
+			}
+			p.expectEnded()
+		}},
 		{"M3UA_SGP_ASPSM_I_001", "ASPUP with version 2 gets ERR Invalid Version; the association stays up", func(x *tcx) {
 			s := x.startSGP(oneAS(m3ua.Override))
 			p := s.dial()
@@ -508,6 +528,17 @@ func sgpMTR() []tp {
 				x.Errorf("the ASPs got %d and %d DATA of 8", na, nb)
 			}
 		}},
+		{"M3UA_SGP_MTR_V_007", "DATA queued while AS-PENDING is discarded when T(r) expires: the ASP activating later gets none", func(x *tcx) {
+			s := x.startSGP(oneAS(m3ua.Override))
+			p := upActive(x, s)
+			p.send(0, aspia(1))
+			p.expect(mgmt(x, aspiaAck(1)))
+			p.expect(mgmt(x, ntfyAS(m3ua.StatusASPending, 1)))
+			s.srv.SendData(m3ua.UserData{RC: 1, OPC: 7, DPC: 8, SI: 3, SLS: 5, Payload: []byte("late")})
+			p.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			p.active([]uint32{1}, mgmt(x, ntfyAS(m3ua.StatusASActive, 1)))
+			p.expectNothing()
+		}},
 		{"M3UA_SGP_MTR_I_001", "DATA on stream 0 gets ERR Invalid Stream Identifier and is not delivered", func(x *tcx) {
 			s := x.startSGP(oneAS(m3ua.Override))
 			p := upActive(x, s)
@@ -729,6 +760,39 @@ func sgpRKM() []tp {
 			q.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(1, 300)}})
 			q.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 1, Status: params.SuccessfullyRegistered, RC: rc})))
 		}},
+		{"M3UA_SGP_RKM_V_012", "dynamic: a second ASP registering the same routing key joins the AS: same Routing Context, and both serve it", func(x *tcx) {
+			s := x.startSGP(m3ua.SGPConfig{Registration: m3ua.DynamicPermitted})
+			rc := uint32(m3ua.DefaultDynamicRCBase)
+			k := rk(1, 300)
+			k.Mode = m3ua.Loadshare
+			p := s.dial()
+			p.up()
+			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{k}})
+			p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 1, Status: params.SuccessfullyRegistered, RC: rc})))
+			p.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, rc)))
+			q := s.dial()
+			q.up()
+			k.LocalRKID = 2
+			q.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{k}})
+			q.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 2, Status: params.SuccessfullyRegistered, RC: rc})))
+			p.send(0, aspac(m3ua.Loadshare, rc))
+			p.expect(mgmt(x, aspacAck(m3ua.Loadshare, rc)))
+			p.expect(mgmt(x, ntfyAS(m3ua.StatusASActive, rc)))
+			q.expect(mgmt(x, ntfyAS(m3ua.StatusASActive, rc)))
+			q.send(0, aspac(m3ua.Loadshare, rc))
+			q.expect(mgmt(x, aspacAck(m3ua.Loadshare, rc)))
+		}},
+		{"M3UA_SGP_RKM_V_013", "DEREG REQ for several Routing Contexts: one DEREG RSP with a result per Routing Context, in order", func(x *tcx) {
+			s := x.startSGP(keyed(m3ua.StaticOnly))
+			p := upKeyed(x, s)
+			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(7, 100)}})
+			p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 7, Status: params.SuccessfullyRegistered, RC: 1})))
+			p.send(0, &m3ua.DeregReq{RCs: []uint32{2, 1, 66}})
+			p.expect(mgmt(x, deregRsp(
+				m3ua.DeregResult{RC: 2, Status: params.DeregNotRegistered},
+				m3ua.DeregResult{RC: 1, Status: params.SuccessfullyDeregistered},
+				m3ua.DeregResult{RC: 66, Status: params.DeregInvalidRoutingContext})))
+		}},
 		{"M3UA_SGP_RKM_I_001", "static only: REG REQ for an unknown routing key is answered Permission Denied", func(x *tcx) {
 			s := x.startSGP(keyed(m3ua.StaticOnly))
 			p := upKeyed(x, s)
@@ -777,6 +841,21 @@ func sgpRKM() []tp {
 			key := rawParam(params.RoutingKey, rawParam(params.LocalRoutingKeyIdentifier, u32(7)))
 			p.sendRaw(0, rawMsg(m3ua.ClassRKM, 1, key))
 			p.expect(mgmt(x, errMsg(m3ua.ErrMissingParameter)))
+		}},
+		{"M3UA_SGP_RKM_I_015", "REG REQ with a routing key lacking the Local-RK-Identifier gets ERR Missing Parameter", func(x *tcx) {
+			s := x.startSGP(keyed(m3ua.StaticOnly))
+			p := upKeyed(x, s)
+			key := rawParam(params.RoutingKey, rawParam(params.DestinationPointCode, u32(100)))
+			p.sendRaw(0, rawMsg(m3ua.ClassRKM, 1, key))
+			p.expect(mgmt(x, errMsg(m3ua.ErrMissingParameter)))
+		}},
+		{"M3UA_SGP_RKM_I_016", "REG REQ with a parameter a routing key may not hold (ASP Identifier) gets ERR Unexpected Parameter", func(x *tcx) {
+			s := x.startSGP(keyed(m3ua.StaticOnly))
+			p := upKeyed(x, s)
+			key := rawParam(params.RoutingKey, append(append(rawParam(params.LocalRoutingKeyIdentifier, u32(7)),
+				rawParam(params.DestinationPointCode, u32(100))...), rawParam(params.AspIdentifier, u32(1))...))
+			p.sendRaw(0, rawMsg(m3ua.ClassRKM, 1, key))
+			p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedParameter)))
 		}},
 		{"M3UA_SGP_RKM_I_008", "REG REQ with a Network Appearance other than the SGP's is answered Invalid Network Appearance", func(x *tcx) {
 			cfg := keyed(m3ua.DynamicPermitted)
