@@ -13,7 +13,16 @@ import (
 
 // aspCfg is an ASP that activates RC 1 in override mode by itself.
 func aspCfg() m3ua.ASPConfig {
-	return m3ua.ASPConfig{RCs: []uint32{1}, Mode: m3ua.Override, AutoActivate: true, Ack: 500 * time.Millisecond}
+	// T(ack) long enough that nothing is resent by accident, even in the
+	// emulated VM; the tests of retransmission shorten it (shortAck).
+	return m3ua.ASPConfig{RCs: []uint32{1}, Mode: m3ua.Override, AutoActivate: true, Ack: time.Minute}
+}
+
+// shortAck is aspCfg with T(ack) short: env.ack.
+func shortAck(x *tcx) m3ua.ASPConfig {
+	c := aspCfg()
+	c.Ack = x.e.ack
+	return c
 }
 
 // activeASP brings the ASP under test to ASP-ACTIVE.
@@ -37,7 +46,7 @@ func aspASPSM() []tp {
 			a.p.expect(mgmt(x, messages.NewAspUp(params.NewAspIdentifier(0xa5a5), nil)))
 		}},
 		{"M3UA_ASP_ASPSM_V_002", "ASPUP is sent again when T(ack) expires without ASPUP ACK", func(x *tcx) {
-			a := x.startASP(aspCfg())
+			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 		}},
@@ -107,10 +116,10 @@ func aspASPSM() []tp {
 			a.waitState(x, m3ua.ASPDown)
 		}},
 		{"M3UA_ASP_ASPSM_I_001", "ERR Refused - Management Blocking in answer to ASPUP stops its retransmission", func(x *tcx) {
-			a := x.startASP(aspCfg())
+			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, errMsg(m3ua.ErrRefusedManagementBlocking))
-			a.p.expectNothingFor(2 * time.Second)
+			a.p.expectNothingFor(3 * x.e.ack)
 		}},
 		{"M3UA_ASP_ASPSM_I_002", "a message with version 2 gets ERR Invalid Version", func(x *tcx) {
 			a := activeASP(x)
@@ -137,7 +146,7 @@ func aspASPTM() []tp {
 			activeASP(x)
 		}},
 		{"M3UA_ASP_ASPTM_V_002", "ASPAC is sent again when T(ack) expires without ASPAC ACK", func(x *tcx) {
-			a := x.startASP(aspCfg())
+			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
 			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
@@ -174,20 +183,20 @@ func aspASPTM() []tp {
 			}
 		}},
 		{"M3UA_ASP_ASPTM_I_001", "ERR Unsupported Traffic Mode Type in answer to ASPAC stops its retransmission", func(x *tcx) {
-			a := x.startASP(aspCfg())
+			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
 			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
 			a.p.send(0, errMsg(m3ua.ErrUnsupportedTrafficMode))
-			a.p.expectNothingFor(2 * time.Second)
+			a.p.expectNothingFor(3 * x.e.ack)
 		}},
 		{"M3UA_ASP_ASPTM_I_002", "ERR Invalid Routing Context in answer to ASPAC stops its retransmission", func(x *tcx) {
-			a := x.startASP(aspCfg())
+			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
 			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
 			a.p.send(0, errMsg(m3ua.ErrInvalidRoutingContext, 1))
-			a.p.expectNothingFor(2 * time.Second)
+			a.p.expectNothingFor(3 * x.e.ack)
 		}},
 		{"M3UA_ASP_ASPTM_I_003", "an ASPAC ACK nobody asked for is ignored: no state change, nothing sent", func(x *tcx) {
 			a := x.startASP(m3ua.ASPConfig{RCs: []uint32{1}})

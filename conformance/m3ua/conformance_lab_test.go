@@ -56,6 +56,7 @@ func TestLabConformance(t *testing.T) {
 		// enough for an unwanted answer to show up.
 		wait: 20 * time.Second, quiet: time.Second,
 	}
+	e.ack = 2 * time.Second
 	e.port.Store(4000)
 	runSuite(t, e, suite())
 }

@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 		aspIP: []netip.Addr{netip.MustParseAddr("10.1.0.2"), netip.MustParseAddr("10.2.0.2")},
 		wait:  3 * time.Second, quiet: 150 * time.Millisecond,
 	}
+	e.ack = 300 * time.Millisecond
 	e.port.Store(3000)
 	runSuite(t, e, suite())
 }

@@ -34,7 +34,10 @@ type env struct {
 	// wait bounds an expectation; quiet is how long "expect nothing"
 	// listens. The lab's emulated CPU is slow: both are longer there.
 	wait, quiet time.Duration
-	port        atomic.Uint32
+	// ack is T(ack) for the tests of the ASP's retransmissions: short,
+	// yet long enough for an answer to come back first.
+	ack  time.Duration
+	port atomic.Uint32
 }
 
 func (e *env) nextPort() uint16 { return uint16(e.port.Add(1)) }

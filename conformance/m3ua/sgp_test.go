@@ -318,7 +318,7 @@ func sgpASPTM() []tp {
 		}},
 		{"M3UA_SGP_ASPTM_V_011", "AS-PENDING: DATA for the AS is queued and delivered, in order, when an ASP becomes active within T(r)", func(x *tcx) {
 			cfg := oneAS(m3ua.Override)
-			cfg.ASes[0].Recovery = 5 * time.Second
+			cfg.ASes[0].Recovery = time.Minute
 			s := x.startSGP(cfg)
 			p := upActive(x, s)
 			q := s.dial()
@@ -529,12 +529,17 @@ func sgpMTR() []tp {
 			}
 		}},
 		{"M3UA_SGP_MTR_V_007", "DATA queued while AS-PENDING is discarded when T(r) expires: the ASP activating later gets none", func(x *tcx) {
-			s := x.startSGP(oneAS(m3ua.Override))
+			cfg := oneAS(m3ua.Override)
+			cfg.ASes[0].Recovery = 2 * time.Second // the DATA must be queued before it expires
+			s := x.startSGP(cfg)
 			p := upActive(x, s)
 			p.send(0, aspia(1))
 			p.expect(mgmt(x, aspiaAck(1)))
 			p.expect(mgmt(x, ntfyAS(m3ua.StatusASPending, 1)))
 			s.srv.SendData(m3ua.UserData{RC: 1, OPC: 7, DPC: 8, SI: 3, SLS: 5, Payload: []byte("late")})
+			if q := s.srv.Counters().Queued; q != 1 {
+				x.Fatalf("%d DATA queued, want 1", q)
+			}
 			p.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
 			p.active([]uint32{1}, mgmt(x, ntfyAS(m3ua.StatusASActive, 1)))
 			p.expectNothing()
