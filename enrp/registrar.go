@@ -53,13 +53,14 @@ type home struct {
 }
 
 type conn struct {
-	kind   ConnKind
-	up     bool
-	remote netip.Addr
-	static int    // index in statics, or -1
-	peer   uint32 // ENRP: the peer's server ID once heard
-	res    bucket
-	rep    bucket
+	kind     ConnKind
+	up       bool
+	remote   netip.Addr
+	static   int    // index in statics, or -1
+	accepted bool   // the peer dialed it
+	peer     uint32 // ENRP: the peer's server ID once heard
+	res      bucket
+	rep      bucket
 	// Takeover dials: elements waiting for the association.
 	waiting []elemKey
 	// Handle table transfer: elements already sent (M flag), and what a
@@ -79,6 +80,7 @@ type peer struct {
 	suspect   bool
 	resync    map[elemKey]bool // elements seen in a resync in progress
 	syncing   bool             // full table from the mentor in progress
+	retry     bool             // the mentor rejected the table request: ask again on its next presence
 	got       int              // elements received in the table transfer so far
 	lastHeard time.Time
 }
@@ -273,7 +275,7 @@ func (r *Registrar) Start(now time.Time) {
 func (r *Registrar) Accepted(now time.Time, kind ConnKind, remote sctp.Addr) ConnID {
 	r.nextConn++
 	id := r.nextConn
-	r.conns[id] = &conn{kind: kind, up: true, static: -1, remote: first(remote.IPs)}
+	r.conns[id] = &conn{kind: kind, up: true, static: -1, accepted: true, remote: first(remote.IPs)}
 	return id
 }
 
@@ -717,7 +719,10 @@ func (r *Registrar) heard(now time.Time, c ConnID, cn *conn, id uint32) *peer {
 		r.peers[id] = p
 		r.emit(PeerUp{ServerID: id, Conn: c})
 	}
-	if pc := r.conns[p.conn]; pc == nil || !pc.up {
+	// Talk on the association the peer dialed when there is one: its
+	// local port is the peer's ENRP port, which rsplib requires of the
+	// association a presence arrives on (ours are dialed from any port).
+	if pc := r.conns[p.conn]; pc == nil || !pc.up || (cn.accepted && !pc.accepted) {
 		p.conn = c
 	}
 	p.lastHeard = now
@@ -747,6 +752,11 @@ func (r *Registrar) ENRPMessage(now time.Time, c ConnID, m Message) {
 		}
 		if m.ReplyRequired {
 			r.sendENRP(c, r.presence(sender, false))
+		}
+		if p.retry {
+			p.retry, p.syncing = false, true
+			r.sendENRP(c, &HandleTableRequest{Servers: r.servers(sender)})
+			return
 		}
 		if r.hunting && r.mentor == 0 {
 			r.mentor = sender
@@ -864,7 +874,10 @@ func (r *Registrar) tableResponse(c ConnID, cn *conn, to uint32, own bool) {
 
 func (r *Registrar) tableReceived(now time.Time, c ConnID, p *peer, m *HandleTableResponse) {
 	if m.Reject {
-		p.syncing, p.resync = false, nil
+		// A peer that does not know us yet rejects; the mentor is asked
+		// again on its next presence, a resync on the next mismatch.
+		p.retry = p.syncing
+		p.syncing, p.resync, p.got = false, nil, 0
 		return
 	}
 	for _, pool := range m.Pools {
