@@ -118,6 +118,30 @@ func checkCapture(t *testing.T, c *peers.Capture, want, allowed []string) {
 	}
 }
 
+// checkMultihomed checks in a stopped capture that the INIT or INIT ACK
+// chunks sent from from.Addr(A) list from's network-B address: that end
+// offered both paths.
+func checkMultihomed(t *testing.T, c *peers.Capture, who string, from *netlab.Host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := peers.Decode(ctx, c.File, "-Y", fmt.Sprintf("(sctp.chunk_type == 1 || sctp.chunk_type == 2) && ip.src == %s", from.Addr(netlab.NetA)),
+		"-T", "fields", "-e", "sctp.parameter_ipv4_address")
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	if strings.TrimSpace(out) == "" {
+		t.Errorf("%s: no INIT or INIT ACK from %s in %s", who, from.Addr(netlab.NetA), c.File)
+		return
+	}
+	for _, line := range strings.Fields(out) {
+		if !slices.Contains(strings.Split(line, ","), from.Addr(netlab.NetB).String()) {
+			t.Errorf("%s: an INIT or INIT ACK from %s lists %s, not its network-B address %s", who, from.Addr(netlab.NetA), line, from.Addr(netlab.NetB))
+		}
+	}
+	t.Logf("%s offers both paths: INIT/INIT ACK address parameters %s", who, strings.Join(strings.Fields(out), " "))
+}
+
 // The M3UA message types (class,type) of a bring-up, DATA both ways and a
 // graceful shutdown, and those that may come besides.
 var (
@@ -330,6 +354,9 @@ func TestLabInteropOsmoSTPAsSG(t *testing.T) {
 				}
 			}
 			checkCapture(t, capture, lifeCycle, mayCome)
+			checkMultihomed(t, capture, "our ASP on h2", h2)
+			checkMultihomed(t, capture, "our ASP on h3", h3)
+			checkMultihomed(t, capture, "osmo-stp", stp)
 		})
 	}
 }
@@ -398,4 +425,6 @@ func TestLabInteropOsmoSTPAsASP(t *testing.T) {
 	// Our shutdown is an unsolicited ASPDN ACK and SCTP SHUTDOWN: no
 	// ASPIA or ASPDN from osmo-stp is expected.
 	checkCapture(t, capture, []string{"3,1", "3,4", "4,1", "4,3", "0,1", "1,1", "3,5"}, append(mayCome, "4,2", "4,4", "3,2"))
+	checkMultihomed(t, capture, "our SGP", sg)
+	checkMultihomed(t, capture, "osmo-stp", h2)
 }
