@@ -364,8 +364,10 @@ func (r *Registrar) Timer(now time.Time, id TimerID) {
 		for _, p := range r.livePeers() {
 			r.sendENRP(p.conn, r.presence(p.id, false))
 		}
-		for _, s := range r.statics { // not identified yet
-			if c := r.conns[s.conn]; c != nil && c.up && c.peer == 0 {
+		for _, s := range r.statics {
+			// Not identified yet, or declared dead while the association
+			// stayed up (a partition): ask whoever is there to answer.
+			if c := r.conns[s.conn]; c != nil && c.up && (c.peer == 0 || r.peers[c.peer] == nil) {
 				r.sendENRP(s.conn, r.presence(0, true))
 			}
 		}
