@@ -43,9 +43,8 @@ type Driver struct {
 
 	// Owned by the loop.
 	timers  map[TimerID]*time.Timer
-	assocs  map[ConnID]sctp.Association
+	assocs  map[ConnID]*link
 	dialing map[ConnID]context.CancelFunc
-	buf     []byte
 }
 
 // NewDriver listens on the configured addresses and returns a driver; Start
@@ -61,7 +60,7 @@ func NewDriver(dc DriverConfig, cfg Config) (*Driver, error) {
 		dc.OnEvent = func(Event) {}
 	}
 	d := &Driver{cfg: dc, core: New(cfg), in: make(chan func(time.Time), 256), done: make(chan struct{}),
-		timers: map[TimerID]*time.Timer{}, assocs: map[ConnID]sctp.Association{}, dialing: map[ConnID]context.CancelFunc{}}
+		timers: map[TimerID]*time.Timer{}, assocs: map[ConnID]*link{}, dialing: map[ConnID]context.CancelFunc{}}
 	asap, err := dc.Transport.Listen(dc.ASAPAddr)
 	if err != nil {
 		return nil, err
@@ -118,12 +117,14 @@ func (d *Driver) Close(abort bool) {
 	d.closed.Do(func() {
 		ch := make(chan struct{})
 		if d.post(func(time.Time) {
-			for _, as := range d.assocs {
+			for c, l := range d.assocs {
 				if abort {
-					as.Abort()
+					l.as.Abort()
 				} else {
-					as.Close()
+					l.as.Close()
 				}
+				close(l.q)
+				delete(d.assocs, c)
 			}
 			for _, c := range d.dialing {
 				c()
@@ -175,9 +176,9 @@ func (d *Driver) apply(r Ready) {
 		d.send(s)
 	}
 	for _, c := range r.Closes {
-		if as := d.assocs[c]; as != nil {
+		if l := d.assocs[c]; l != nil {
 			delete(d.assocs, c)
-			go as.Close()
+			close(l.q) // the writer closes the association once its queue is sent
 		}
 		if cancel := d.dialing[c]; cancel != nil {
 			delete(d.dialing, c)
@@ -210,9 +211,44 @@ func (d *Driver) apply(r Ready) {
 	}
 }
 
+// link is an association with its writer: the loop never blocks on a
+// send; a peer that does not take its messages fills the queue and is
+// aborted.
+type link struct {
+	as sctp.Association
+	q  chan sctp.Message
+}
+
+const sendQueue = 1024
+
+// attach starts the reader and the writer of association c (on the loop).
+func (d *Driver) attach(c ConnID, as sctp.Association) {
+	l := &link{as: as, q: make(chan sctp.Message, sendQueue)}
+	d.assocs[c] = l
+	d.read(c, as)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for m := range l.q {
+			as.SetWriteDeadline(time.Now().Add(d.cfg.SendTimeout))
+			if err := as.Send(m); err != nil {
+				as.Abort()
+				d.post(func(now time.Time) {
+					if d.assocs[c] == l {
+						delete(d.assocs, c)
+						d.core.Down(now, c)
+					}
+				})
+				return // senders never block on q: it needs no reader
+			}
+		}
+		as.Close()
+	}()
+}
+
 func (d *Driver) send(s Send) {
-	as := d.assocs[s.Conn]
-	if as == nil {
+	l := d.assocs[s.Conn]
+	if l == nil {
 		return
 	}
 	var b []byte
@@ -220,18 +256,19 @@ func (d *Driver) send(s Send) {
 	ppid := uint32(PPID)
 	if s.ASAP != nil {
 		ppid = rserpool.PPID
-		b, err = s.ASAP.AppendTo(d.buf[:0])
+		b, err = s.ASAP.AppendTo(nil)
 	} else {
-		b, err = s.ENRP.AppendTo(d.buf[:0])
+		b, err = s.ENRP.AppendTo(nil)
 	}
 	if err != nil {
 		return
 	}
-	d.buf = b
-	as.SetWriteDeadline(time.Now().Add(d.cfg.SendTimeout))
-	if err := as.Send(sctp.Message{PPID: ppid, Data: b}); err != nil {
+	select {
+	case l.q <- sctp.Message{PPID: ppid, Data: b}:
+	default: // the peer does not keep up: give it up
 		delete(d.assocs, s.Conn)
-		as.Abort()
+		close(l.q)
+		l.as.Abort()
 		c := s.Conn
 		go d.post(func(now time.Time) { d.core.Down(now, c) })
 	}
@@ -257,8 +294,7 @@ func (d *Driver) dial(dl Dial) {
 				d.core.Down(now, dl.Conn)
 				return
 			}
-			d.assocs[dl.Conn] = as
-			d.read(dl.Conn, as)
+			d.attach(dl.Conn, as)
 			d.core.Up(now, dl.Conn)
 		})
 		if !ok && as != nil {
@@ -282,8 +318,7 @@ func (d *Driver) accept(ln sctp.Listener, kind ConnKind) {
 		}
 		if !d.post(func(now time.Time) {
 			id := d.core.Accepted(now, kind, as.PeerAddr())
-			d.assocs[id] = as
-			d.read(id, as)
+			d.attach(id, as)
 		}) {
 			as.Abort()
 			return
@@ -301,8 +336,9 @@ func (d *Driver) read(c ConnID, as sctp.Association) {
 			m, _, err := as.Recv(buf)
 			if err != nil {
 				d.post(func(now time.Time) {
-					if d.assocs[c] == as {
+					if l := d.assocs[c]; l != nil && l.as == as {
 						delete(d.assocs, c)
+						close(l.q)
 						d.core.Down(now, c)
 					}
 				})

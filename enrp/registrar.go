@@ -32,6 +32,7 @@ type Registrar struct {
 	serial    uint64
 	reports   map[elemKey]map[string]time.Time
 	takeovers map[uint32]*takeover
+	taken     map[uint32][]elemKey // elements each completed takeover gave us, by target
 	armed     map[TimerID]time.Time
 	hunting   bool // mentor hunt
 	mentor    uint32
@@ -123,6 +124,7 @@ func New(cfg Config) *Registrar {
 		serials:   map[uint64]elemKey{},
 		reports:   map[elemKey]map[string]time.Time{},
 		takeovers: map[uint32]*takeover{},
+		taken:     map[uint32][]elemKey{},
 		armed:     map[TimerID]time.Time{},
 	}
 }
@@ -993,6 +995,7 @@ func (r *Registrar) finishTakeover(now time.Time, target uint32) {
 	for _, e := range els {
 		r.hs.SetHome(e, r.cfg.ServerID)
 		k := elemKey{string(e.Pool().Handle()), e.ID()}
+		r.taken[target] = append(r.taken[target], k)
 		pe := e.PoolElement()
 		if pe.ASAPTransport == nil || len(pe.ASAPTransport.Addrs) == 0 {
 			// No way to reach its ASAP endpoint: it keeps its
@@ -1033,5 +1036,24 @@ func (r *Registrar) takenOver(target, winner uint32) {
 	for _, e := range els {
 		r.hs.SetHome(e, winner)
 	}
-	r.emit(TakeoverDone{Target: target, Winner: winner, Elements: len(els)})
+	n := len(els)
+	// Both completed the takeover (the expiry ended a wait before the
+	// other's request arrived): the higher server ID keeps the elements.
+	if mine := r.taken[target]; len(mine) > 0 && winner > r.cfg.ServerID {
+		for _, k := range mine {
+			e := r.hs.Find([]byte(k.handle), k.id)
+			if e == nil || e.Home() != r.cfg.ServerID {
+				continue
+			}
+			if h := r.mine[k]; h != nil {
+				r.forget(k, h)
+			}
+			r.hs.SetHome(e, winner)
+			n++
+		}
+		delete(r.taken, target)
+	} else if len(r.taken[target]) > 0 {
+		return // we keep them; the other side yields on our takeover server
+	}
+	r.emit(TakeoverDone{Target: target, Winner: winner, Elements: n})
 }
