@@ -101,6 +101,7 @@
 //	                                  to 2 s                                                HuntConfig.BackoffMax
 //	server announces                  off                multicast       on (autoconfig)    HuntConfig.Announces
 //	announced registrar forgotten     5 s                —               5 s                HuntConfig.AnnounceTimeout
+//	announce group (UDP)              239.0.0.50:3863    (configured)    239.0.0.50:3863    AnnounceConfig.Group
 //	MaxHResItems                      3                  (draft option)  3                  PUConfig.MaxHResItems
 //	stale cache value                 0 (off)            —               per call           PUConfig.StaleCache
 //	failed element kept out           5 s                —               —                  PUConfig.FailedHold

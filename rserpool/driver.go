@@ -3,7 +3,9 @@ package rserpool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -79,7 +81,7 @@ type roleCore interface {
 	RegistrarDown(now time.Time, a AssocID)
 	FromRegistrarBytes(now time.Time, a AssocID, b []byte)
 	FromSessionBytes(now time.Time, s SessionID, b []byte)
-	Announce(now time.Time, m *ServerAnnounce, src netip.Addr)
+	Announce(now time.Time, m *ServerAnnounce, src netip.AddrPort)
 }
 
 type session struct {
@@ -107,6 +109,10 @@ type engine struct {
 	closing  bool // set by close: start nothing more
 	// onSessionEnd tells the role a session's association ended (loop).
 	onSessionEnd func(now time.Time, id SessionID, err error)
+	// The announce sockets, closed by close (under amu).
+	amu           sync.Mutex
+	aclosed       bool
+	announceConns []net.PacketConn
 }
 
 func newEngine(cfg DriverConfig, core roleCore, huntTimeout time.Duration) *engine {
@@ -407,6 +413,13 @@ func (e *engine) close(final func(now time.Time)) {
 				delete(e.dialing, id)
 			}
 		})
+		e.amu.Lock()
+		e.aclosed = true
+		for _, c := range e.announceConns {
+			c.Close()
+		}
+		e.announceConns = nil
+		e.amu.Unlock()
 		close(e.done)
 	})
 }
@@ -418,9 +431,105 @@ func (e *engine) counters() Counters {
 	return c
 }
 
+// ---------------------------------------------------------------- announces
+
+// AnnounceConfig says where a driver listens for the registrars'
+// ASAP_SERVER_ANNOUNCE datagrams (UDP multicast, RFC 5352 section 3.6).
+// A driver listens only when asked (ListenAnnounces), and its core uses
+// what it hears only with HuntConfig.Announces set.
+type AnnounceConfig struct {
+	// Group is the multicast group and port; zero: DefaultAnnounceGroup.
+	Group netip.AddrPort
+	// Interface names the interface to join the group on; empty: the
+	// one the system picks (the route to the group).
+	Interface string
+	// Listen opens the socket: joined to group on iface, bound to its
+	// port. nil: ListenAnnounceGroup. Tests set it to open the socket in
+	// another network namespace.
+	Listen func(group netip.AddrPort, iface string) (net.PacketConn, error)
+}
+
+// DefaultAnnounceGroup is where rsplib's registrars announce themselves
+// to pool elements and pool users (rsplib's default; RFC 5352 leaves the
+// group to the configuration).
+var DefaultAnnounceGroup = netip.AddrPortFrom(netip.AddrFrom4([4]byte{239, 0, 0, 50}), Port)
+
+// ListenAnnounceGroup opens a UDP socket bound to group's port and joined
+// to group on the named interface (empty: the system's choice).
+func ListenAnnounceGroup(group netip.AddrPort, iface string) (net.PacketConn, error) {
+	if !group.Addr().IsMulticast() {
+		return nil, fmt.Errorf("rserpool: announce group %v is not a multicast address", group.Addr())
+	}
+	var ifi *net.Interface
+	if iface != "" {
+		var err error
+		if ifi, err = net.InterfaceByName(iface); err != nil {
+			return nil, fmt.Errorf("rserpool: announce interface: %w", err)
+		}
+	}
+	network := "udp4"
+	if group.Addr().Is6() {
+		network = "udp6"
+	}
+	return net.ListenMulticastUDP(network, ifi, net.UDPAddrFromAddrPort(group))
+}
+
+// maxAnnounce bounds an announce datagram (a server identifier and a few
+// transports fit in far less).
+const maxAnnounce = 2048
+
+// listenAnnounces opens the announce socket and starts its reader, which
+// ends when the driver closes.
+func (e *engine) listenAnnounces(cfg AnnounceConfig) error {
+	if !cfg.Group.IsValid() {
+		cfg.Group = DefaultAnnounceGroup
+	}
+	if cfg.Listen == nil {
+		cfg.Listen = ListenAnnounceGroup
+	}
+	conn, err := cfg.Listen(cfg.Group, cfg.Interface)
+	if err != nil {
+		return err
+	}
+	e.amu.Lock()
+	defer e.amu.Unlock()
+	if e.aclosed {
+		conn.Close()
+		return sctp.ErrClosed
+	}
+	e.announceConns = append(e.announceConns, conn)
+	e.wg.Add(1)
+	go e.readAnnounces(conn)
+	return nil
+}
+
+func (e *engine) readAnnounces(conn net.PacketConn) {
+	defer e.wg.Done()
+	buf := make([]byte, maxAnnounce)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-e.done:
+				return
+			case <-time.After(10 * time.Millisecond): // transient (e.g. ICMP)
+			}
+			continue
+		}
+		var src netip.AddrPort
+		if u, ok := from.(*net.UDPAddr); ok {
+			src = netip.AddrPortFrom(u.AddrPort().Addr().Unmap(), u.AddrPort().Port())
+		}
+		e.announce(buf[:n], src)
+	}
+}
+
 // announce decodes a datagram heard on the announce address (UDP, port
 // 3863) and hands an ASAP_SERVER_ANNOUNCE to the core.
-func (e *engine) announce(b []byte, src netip.Addr) {
+func (e *engine) announce(b []byte, src netip.AddrPort) {
 	m, _, err := DecodeMessage(b)
 	if err != nil {
 		return
@@ -525,8 +634,15 @@ func (d *PEDriver) SendBusinessCard(id SessionID, elements []PoolElement) {
 	d.e.post(func(time.Time) { d.core.SendBusinessCard(id, elements) })
 }
 
-// Announce hands a datagram heard on the ASAP announce address to the core.
-func (d *PEDriver) Announce(b []byte, src netip.Addr) { d.e.announce(b, src) }
+// Announce hands a datagram heard on the ASAP announce address from src
+// (its source address and port) to the core.
+func (d *PEDriver) Announce(b []byte, src netip.AddrPort) { d.e.announce(b, src) }
+
+// ListenAnnounces joins the announce group and hands what it hears to the
+// core (which uses it with HuntConfig.Announces) until Close. It may be
+// called before or after Start, and again for another group or interface.
+// It fails once the driver is closed.
+func (d *PEDriver) ListenAnnounces(cfg AnnounceConfig) error { return d.e.listenAnnounces(cfg) }
 
 // State returns the PE's registration state and identifier.
 func (d *PEDriver) State() (s PEState, id uint32) {
@@ -663,8 +779,14 @@ func (d *PUDriver) Cookie(id SessionID) []byte {
 	return c
 }
 
-// Announce hands a datagram heard on the ASAP announce address to the core.
-func (d *PUDriver) Announce(b []byte, src netip.Addr) { d.e.announce(b, src) }
+// Announce hands a datagram heard on the ASAP announce address from src
+// (its source address and port) to the core.
+func (d *PUDriver) Announce(b []byte, src netip.AddrPort) { d.e.announce(b, src) }
+
+// ListenAnnounces joins the announce group and hands what it hears to the
+// core (which uses it with HuntConfig.Announces) until Close. It may be
+// called before or after Start.
+func (d *PUDriver) ListenAnnounces(cfg AnnounceConfig) error { return d.e.listenAnnounces(cfg) }
 
 // Counters returns the core's counters.
 func (d *PUDriver) Counters() Counters { return d.e.counters() }

@@ -191,9 +191,10 @@ func (p *PE) RegistrarDown(now time.Time, a AssocID) {
 // transport (to take it over). The returned ID names it from now on.
 func (p *PE) RegistrarAccepted(now time.Time) AssocID { return p.accepted() }
 
-// Announce: an ASAP_SERVER_ANNOUNCE arrived from src (ignored unless
+// Announce: an ASAP_SERVER_ANNOUNCE arrived from src, the datagram's
+// source address and port (ignored unless
 // announces are enabled).
-func (p *PE) Announce(now time.Time, m *ServerAnnounce, src netip.Addr) {
+func (p *PE) Announce(now time.Time, m *ServerAnnounce, src netip.AddrPort) {
 	if p.state == PEStopped {
 		return
 	}

@@ -221,9 +221,10 @@ func (u *PU) RegistrarDown(now time.Time, a AssocID) {
 	u.linkDown(now, a)
 }
 
-// Announce: an ASAP_SERVER_ANNOUNCE arrived from src (ignored unless
+// Announce: an ASAP_SERVER_ANNOUNCE arrived from src, the datagram's
+// source address and port (ignored unless
 // announces are enabled).
-func (u *PU) Announce(now time.Time, m *ServerAnnounce, src netip.Addr) {
+func (u *PU) Announce(now time.Time, m *ServerAnnounce, src netip.AddrPort) {
 	if u.started {
 		u.announce(now, m, src)
 	}

@@ -509,8 +509,12 @@ func (b *base) stopLink() {
 const maxAnnounced = 16
 
 // announce handles an ASAP_SERVER_ANNOUNCE heard from src (the source
-// address of the datagram).
-func (b *base) announce(now time.Time, m *ServerAnnounce, src netip.Addr) {
+// address and port of the datagram). An announce without an SCTP
+// transport names the registrar by its source: rsplib's registrars send
+// their announces from the port number their ASAP endpoint has (a random
+// one when not configured), and take the registrar's port from there
+// too; a source port of 0 (unknown) means the registered port, 3863.
+func (b *base) announce(now time.Time, m *ServerAnnounce, src netip.AddrPort) {
 	if !b.hunt.Announces {
 		b.counters.Ignored++
 		return
@@ -523,11 +527,14 @@ func (b *base) announce(now time.Time, m *ServerAnnounce, src netip.Addr) {
 		}
 	}
 	if len(addr.IPs) == 0 {
-		if !src.IsValid() {
+		if !src.Addr().IsValid() {
 			b.counters.Ignored++
 			return
 		}
-		addr.IPs = []netip.Addr{src}
+		addr.IPs = []netip.Addr{src.Addr()}
+		if src.Port() != 0 {
+			addr.Port = src.Port()
+		}
 	}
 	for i, a := range b.announced {
 		if a.id == m.ServerID {

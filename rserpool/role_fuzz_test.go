@@ -153,7 +153,7 @@ func FuzzPE(f *testing.F) {
 			case 10:
 				if m, _, err := DecodeMessage(in.msg()); err == nil {
 					if sa, ok := m.(*ServerAnnounce); ok {
-						p.Announce(now, sa, netip.MustParseAddr("10.0.9.9"))
+						p.Announce(now, sa, netip.MustParseAddrPort("10.0.9.9:0"))
 					}
 				}
 			case 11:
@@ -224,7 +224,7 @@ func FuzzPU(f *testing.F) {
 			case 12:
 				if m, _, err := DecodeMessage(in.msg()); err == nil {
 					if sa, ok := m.(*ServerAnnounce); ok {
-						u.Announce(now, sa, netip.Addr{})
+						u.Announce(now, sa, netip.AddrPort{})
 					}
 				}
 			default:

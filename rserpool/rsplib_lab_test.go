@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -93,7 +94,8 @@ type capturedASAP struct {
 }
 
 // readASAP reads a pcap file (Ethernet or Linux cooked, IPv4) and returns
-// the payload of every SCTP DATA chunk with PPID 11, in frame order.
+// the payload of every SCTP DATA chunk with PPID 11 and of every UDP
+// datagram to or from port 3863, in frame order.
 func readASAP(file string) ([]capturedASAP, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -136,13 +138,20 @@ func readASAP(file string) ([]capturedASAP, error) {
 		default:
 			return nil, fmt.Errorf("link type %d", link)
 		}
-		if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != 132 {
+		if len(pkt) < 20 || pkt[0]>>4 != 4 || (pkt[9] != 132 && pkt[9] != 17) {
 			continue
 		}
 		ihl := int(pkt[0]&15) * 4
 		src, _ := netip.AddrFromSlice(pkt[12:16])
 		dst, _ := netip.AddrFromSlice(pkt[16:20])
 		s := pkt[ihl:min(int(binary.BigEndian.Uint16(pkt[2:])), len(pkt))]
+		if pkt[9] == 17 { // UDP: announces to or from port 3863
+			if len(s) >= 8 && (binary.BigEndian.Uint16(s) == Port || binary.BigEndian.Uint16(s[2:]) == Port) {
+				out = append(out, capturedASAP{frame: frame, chunks: 1, data: bytes.Clone(s[8:]),
+					src: netip.AddrPortFrom(src, binary.BigEndian.Uint16(s)), dst: netip.AddrPortFrom(dst, binary.BigEndian.Uint16(s[2:]))})
+			}
+			continue
+		}
 		if len(s) < 12 {
 			continue
 		}
@@ -345,10 +354,6 @@ func writeGolden(t *testing.T, capture string, msgs []capturedASAP) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	old, _ := filepath.Glob(filepath.Join(dir, "rsp*"))
-	for _, f := range old {
-		os.Remove(f)
-	}
 	for _, m := range msgs {
 		name := m.name
 		text := tsharkDecode(t, capture, "-Y", fmt.Sprintf("frame.number == %d", m.frame), "-O", "asap")
@@ -360,4 +365,119 @@ func writeGolden(t *testing.T, capture string, msgs []capturedASAP) {
 		}
 	}
 	t.Logf("wrote %d golden messages to %s", len(msgs), dir)
+}
+
+// ipCmd runs the peers image's ip(8) in host h.
+func ipCmd(t *testing.T, h *netlab.Host, args ...string) {
+	t.Helper()
+	p, err := peers.Start(h, "ip", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatalf("ip %s in %v: %v\n%s", strings.Join(args, " "), h, err, p.Output())
+	}
+}
+
+// TestLabRsplibAnnounce: rspregistrar without a fixed ASAP address (it
+// binds a random port) announces itself on 239.0.0.50:3863 over network
+// A; our PE, with announces on and no registrar configured, joins the
+// group through the driver's listener, finds rspregistrar in an announce
+// (which has no transport parameter: rspregistrar sends it from its ASAP
+// port, and the PE dials that), and registers there. tshark decodes the
+// announces.
+func TestLabRsplibAnnounce(t *testing.T) {
+	topo := peersTopology(t, 2)
+	regHost, peHost := topo.Host(1), topo.Host(2)
+	for _, h := range []*netlab.Host{regHost, peHost} {
+		ipCmd(t, h, "route", "add", "224.0.0.0/4", "dev", netlab.IfaceA)
+	}
+	capture, err := peers.StartCapture(peHost, netlab.IfaceA, "asap-announce", "-f", "sctp or udp port 3863")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := rsplibStart(t, regHost, "rspregistrar", "-enrp="+netip.AddrPortFrom(regHost.A, 9901).String(),
+		"-asapannounce="+DefaultAnnounceGroup.String(), "-loglevel=4", "-logcolor=off")
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		if err := capture.Stop(); err == nil {
+			t.Logf("tshark's summary of %s:\n%s", capture.File, tsharkDecode(t, capture.File))
+		}
+		t.Logf("rspregistrar's output:\n%s", reg.Output())
+	})
+
+	k := sctp.Kernel{Config: sctp.Config{Tuning: sctp.RFC}}
+	ev := newEventLog("PE")
+	const ourID = 0x5169a0a0
+	pe := NewPEDriver(DriverConfig{Transport: nsTransport{h: peHost, k: k}, OnEvent: ev.on}, PEConfig{
+		PoolHandle: []byte("SigPool"),
+		Element: PoolElement{ID: ourID,
+			UserTransport: userTransport(sctp.Addr{IPs: []netip.Addr{peHost.A, peHost.B}, Port: 2905}),
+			Policy:        Policy{Type: RoundRobin}},
+		Registration: 3 * time.Second,
+		Hunt:         HuntConfig{Announces: true, Timeout: 5 * time.Second},
+	}, nil)
+	err = pe.ListenAnnounces(AnnounceConfig{Interface: netlab.IfaceA,
+		Listen: func(g netip.AddrPort, iface string) (c net.PacketConn, err error) {
+			err = peHost.Do(func() error {
+				c, err = ListenAnnounceGroup(g, iface)
+				return err
+			})
+			return c, err
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pe.Start()
+	t.Cleanup(pe.Close)
+	c := waitEvent[RegistrarConnected](t, ev, nil)
+	t.Logf("our PE found rspregistrar at %v through its announce", c.Addr)
+	r := waitEvent[Registered](t, ev, nil)
+	if r.ID != ourID {
+		t.Fatalf("registered as 0x%x", r.ID)
+	}
+	if err := peers.WaitOutput(reg, "Successfully registered SigPool/", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(c.Addr.IPs, regHost.A) || c.Addr.Port == Port {
+		t.Errorf("connected to %v: want rspregistrar's random port at %v", c.Addr, regHost.A)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pe.Stop(ctx); err != nil {
+		t.Fatalf("deregistering: %v", err)
+	}
+	if err := capture.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkASAPFrames(t, capture.File, "10", "1", "3", "2", "4")
+	msgs, err := readASAP(capture.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden []capturedASAP
+	for _, m := range msgs {
+		dm, _, err := DecodeMessage(m.data)
+		if err != nil {
+			t.Errorf("frame %d from %v: DecodeMessage: %v\n% x", m.frame, m.src, err, m.data)
+			continue
+		}
+		if sa, ok := dm.(*ServerAnnounce); ok && golden == nil {
+			t.Logf("frame %d: rspregistrar's announce: %+v", m.frame, sa)
+			again, _ := Marshal(sa)
+			if !bytes.Equal(again, m.data) {
+				t.Logf("it re-encodes differently:\n rsplib % x\n ours   % x", m.data, again)
+			}
+			m.name = "rspregistrar-server-announce"
+			golden = append(golden, m)
+		}
+	}
+	if golden == nil {
+		t.Errorf("no server announce in the capture")
+	}
+	if *updateGolden {
+		writeGolden(t, capture.File, golden)
+	}
 }

@@ -204,7 +204,12 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		}
 	case "announce":
 		m, _ := parseMsg(t, d.Input)
-		src := netip.MustParseAddr(arg(d, "src", "10.0.9.99"))
+		// src=ADDR or src=ADDR:PORT: the datagram's source.
+		s := arg(d, "src", "10.0.9.99")
+		src, err := netip.ParseAddrPort(s)
+		if err != nil {
+			src = netip.AddrPortFrom(netip.MustParseAddr(s), 0)
+		}
 		if h.pe != nil {
 			h.pe.Announce(h.now, m.(*ServerAnnounce), src)
 		} else {
