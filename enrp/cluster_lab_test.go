@@ -70,10 +70,15 @@ var labKernel = sctp.Kernel{Config: sctp.Config{Tuning: sctp.RFC}}
 // taken over by a survivor, which both survivors agree on, and the element
 // itself accepts the new home. The time from the crash to a live home
 // again is printed and must stay within the 2 s bound.
-func TestLabClusterTakeover(t *testing.T) {
-	topo := labTopology(t, 3)
-	ids := []uint32{1, 2, 3}
-	regs := map[uint32]*Driver{}
+// labCluster starts one registrar and one pool element (registered with
+// the registrar of its host, reachable for takeovers on port 3864) on each
+// of the topology's first n hosts; registrar i dials registrars 1..i-1.
+func labCluster(t *testing.T, topo *netlab.Topology, n int) (ids []uint32, regs map[uint32]*Driver, pes map[uint32]*events) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		ids = append(ids, uint32(i))
+	}
+	regs = map[uint32]*Driver{}
 	for _, id := range ids {
 		h := topo.Host(int(id))
 		var peers []sctp.Addr
@@ -88,11 +93,19 @@ func TestLabClusterTakeover(t *testing.T) {
 		if err != nil {
 			t.Fatalf("registrar %d on %v: %v", id, h, err)
 		}
+		id := id
+		t0 := time.Now()
+		d.cfg.OnEvent = func(e Event) {
+			switch e.(type) {
+			case PeerUp, PeerDead, TakeoverDone, ResyncStarted, Synchronized, Removed, MentorFound:
+				t.Logf("%7.3fs registrar %d: %s", time.Since(t0).Seconds(), id, fmtEvent(e))
+			}
+		}
 		d.Start()
 		regs[id] = d
 		t.Cleanup(func() { d.Close(false) })
 	}
-	pes := map[uint32]*events{}
+	pes = map[uint32]*events{}
 	for _, id := range ids {
 		h := topo.Host(int(id))
 		ev := &events{}
@@ -114,30 +127,40 @@ func TestLabClusterTakeover(t *testing.T) {
 		pe.Start()
 		t.Cleanup(pe.Close)
 	}
-	converged := func(live []uint32) bool {
-		var first view
-		for i, id := range live {
-			v, ok := snapshot(regs[id], ids)
-			if !ok || len(v.homes) != 3 {
+	return ids, regs, pes
+}
+
+// converged reports whether the live registrars agree: the same checksum
+// for every home and the same home for every element, want elements each.
+func converged(regs map[uint32]*Driver, ids, live []uint32, want int) bool {
+	var first view
+	for i, id := range live {
+		v, ok := snapshot(regs[id], ids)
+		if !ok || len(v.homes) != want {
+			return false
+		}
+		if i == 0 {
+			first = v
+			continue
+		}
+		for k, s := range first.sums {
+			if v.sums[k] != s {
 				return false
 			}
-			if i == 0 {
-				first = v
-				continue
-			}
-			for k, s := range first.sums {
-				if v.sums[k] != s {
-					return false
-				}
-			}
-			for k, h := range first.homes {
-				if v.homes[k] != h {
-					return false
-				}
+		}
+		for k, h := range first.homes {
+			if v.homes[k] != h {
+				return false
 			}
 		}
-		return true
 	}
+	return true
+}
+
+func TestLabClusterTakeover(t *testing.T) {
+	topo := labTopology(t, 3)
+	ids, regs, pes := labCluster(t, topo, 3)
+	converged := func(live []uint32) bool { return converged(regs, ids, live, 3) }
 	start := time.Now()
 	labEventually(t, "three registrars to converge", func() bool { return converged(ids) })
 	v, _ := snapshot(regs[2], ids)
@@ -179,5 +202,87 @@ func labEventually(t *testing.T, what string, f func() bool) {
 			t.Fatalf("timed out after 90 s waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLabPartitionHeal: registrar 3's host is cut off from both networks
+// (its processes keep running); the others declare it dead and take its
+// element over (then lose it: the element is on the cut-off host too),
+// while registrar 3 keeps it. When the host rejoins, the checksums of the
+// presences differ, the registrars resynchronise and all handlespaces
+// converge again, each element with its own home.
+func TestLabPartitionHeal(t *testing.T) {
+	topo := labTopology(t, 3)
+	ids, regs, _ := labCluster(t, topo, 3)
+	labEventually(t, "three registrars to converge", func() bool { return converged(regs, ids, ids, 3) })
+	if err := topo.Isolate(3); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	labEventually(t, "registrars 1 and 2 to drop registrar 3", func() bool {
+		dropped := true
+		for _, id := range []uint32{1, 2} {
+			regs[id].Do(func(r *Registrar) {
+				for _, p := range r.Peers() {
+					if p == 3 {
+						dropped = false
+					}
+				}
+			})
+		}
+		return dropped
+	})
+	t.Logf("registrar 3 cut off: declared dead after %v", time.Since(start).Round(time.Millisecond))
+	time.Sleep(3 * time.Second) // keep-alive bound: the taken-over element is gone
+	if err := topo.Rejoin(3); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	labEventually(t, "the three handlespaces to converge after the heal", func() bool {
+		if !converged(regs, ids, ids, 3) {
+			return false
+		}
+		v, _ := snapshot(regs[1], ids)
+		return v.homes[101] == 1 && v.homes[102] == 2 && v.homes[103] == 3
+	})
+	v, _ := snapshot(regs[1], ids)
+	t.Logf("healed: converged %v after the rejoin, checksums %v", time.Since(start).Round(time.Millisecond), v.sums)
+}
+
+// TestLabElementDies: a pool element whose host fails is removed from
+// every handlespace within the endpoint keep-alive bound (interval +
+// timeout, 2 s by default); the time is printed.
+func TestLabElementDies(t *testing.T) {
+	topo := labTopology(t, 3)
+	ids, regs, _ := labCluster(t, topo, 2)
+	// One more element, on host 3, registered with registrar 1.
+	h := topo.Host(3)
+	nt := nsTransport{h: h, k: labKernel}
+	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: nt}, rserpool.PEConfig{
+		PoolHandle: []byte("AS-lab"),
+		Element:    rserpool.PoolElement{ID: 300, UserTransport: tr(hostAddr(h, 2905)), Policy: rserpool.Policy{Type: rserpool.RoundRobin}},
+		Hunt:       rserpool.HuntConfig{Registrars: []sctp.Addr{hostAddr(topo.Host(1), rserpool.Port)}},
+	}, nil)
+	pe.Start()
+	t.Cleanup(pe.Close)
+	labEventually(t, "both registrars to hold three elements", func() bool { return converged(regs, ids, ids, 3) })
+	if err := topo.Isolate(3); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	labEventually(t, "element 300 to leave both handlespaces", func() bool {
+		gone := true
+		for _, id := range ids {
+			v, _ := snapshot(regs[id], ids)
+			if _, ok := v.homes[300]; ok {
+				gone = false
+			}
+		}
+		return gone
+	})
+	took := time.Since(start)
+	t.Logf("element 300's host failed: removed from every handlespace after %v (bound: keep-alive 1 s + timeout 1 s)", took.Round(time.Millisecond))
+	if took > 3*time.Second {
+		t.Errorf("removal took %v, beyond the keep-alive bound of 2 s (+1 s for the emulated VM)", took)
 	}
 }

@@ -45,6 +45,7 @@ type Driver struct {
 	timers  map[TimerID]*time.Timer
 	assocs  map[ConnID]*link
 	dialing map[ConnID]context.CancelFunc
+	closing bool // Close ran on the loop: attach nothing more
 }
 
 // NewDriver listens on the configured addresses and returns a driver; Start
@@ -117,6 +118,7 @@ func (d *Driver) Close(abort bool) {
 	d.closed.Do(func() {
 		ch := make(chan struct{})
 		if d.post(func(time.Time) {
+			d.closing = true
 			for c, l := range d.assocs {
 				if abort {
 					l.as.Abort()
@@ -223,6 +225,10 @@ const sendQueue = 1024
 
 // attach starts the reader and the writer of association c (on the loop).
 func (d *Driver) attach(c ConnID, as sctp.Association) {
+	if d.closing {
+		as.Abort()
+		return
+	}
 	l := &link{as: as, q: make(chan sctp.Message, sendQueue)}
 	d.assocs[c] = l
 	d.read(c, as)
