@@ -3,11 +3,10 @@
 package enrp
 
 import (
-	"context"
-	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/sigpool/sigpool/internal/lab/labsctp"
 	"github.com/sigpool/sigpool/internal/lab/netlab"
 	"github.com/sigpool/sigpool/rserpool"
 	"github.com/sigpool/sigpool/sigtran/sctp"
@@ -21,33 +20,6 @@ import (
 // registrars (multihomed ENRP and ASAP endpoints) and one pool element that
 // registers with the registrar of its own host. The tests never skip:
 // without root, namespaces or sctp.ko they fail saying so.
-
-// nsTransport opens kernel SCTP sockets inside a netlab host, so that the
-// driver's dials (from its own goroutines) leave from that host.
-type nsTransport struct {
-	h *netlab.Host
-	k sctp.Kernel
-}
-
-func (t nsTransport) Listen(laddr sctp.Addr) (ln sctp.Listener, err error) {
-	err = t.h.Do(func() error {
-		ln, err = t.k.Listen(laddr)
-		return err
-	})
-	return ln, err
-}
-
-func (t nsTransport) Dial(ctx context.Context, laddr, raddr sctp.Addr) (a sctp.Association, err error) {
-	err = t.h.Do(func() error {
-		a, err = t.k.Dial(ctx, laddr, raddr)
-		return err
-	})
-	return a, err
-}
-
-func hostAddr(h *netlab.Host, port uint16) sctp.Addr {
-	return sctp.Addr{IPs: []netip.Addr{h.Addr(netlab.NetA), h.Addr(netlab.NetB)}, Port: port}
-}
 
 func labTopology(t *testing.T, n int) *netlab.Topology {
 	t.Helper()
@@ -84,12 +56,12 @@ func labCluster(t *testing.T, topo *netlab.Topology, n int) (ids []uint32, regs 
 		var peers []sctp.Addr
 		for _, p := range ids {
 			if p < id {
-				peers = append(peers, hostAddr(topo.Host(int(p)), Port))
+				peers = append(peers, labsctp.Addr(topo.Host(int(p)), Port))
 			}
 		}
-		d, err := NewDriver(DriverConfig{Transport: nsTransport{h: h, k: labKernel},
-			ASAPAddr: hostAddr(h, rserpool.Port), ENRPAddr: hostAddr(h, Port), LocalAddr: hostAddr(h, 0)},
-			Config{ServerID: id, ENRPTransport: tr(hostAddr(h, Port)), Peers: peers, MentorHunt: time.Second})
+		d, err := NewDriver(DriverConfig{Transport: labsctp.Transport{Host: h, Kernel: labKernel},
+			ASAPAddr: labsctp.Addr(h, rserpool.Port), ENRPAddr: labsctp.Addr(h, Port), LocalAddr: labsctp.Addr(h, 0)},
+			Config{ServerID: id, ENRPTransport: tr(labsctp.Addr(h, Port)), Peers: peers, MentorHunt: time.Second})
 		if err != nil {
 			t.Fatalf("registrar %d on %v: %v", id, h, err)
 		}
@@ -110,8 +82,8 @@ func labCluster(t *testing.T, topo *netlab.Topology, n int) (ids []uint32, regs 
 		h := topo.Host(int(id))
 		ev := &events{}
 		pes[id] = ev
-		nt := nsTransport{h: h, k: labKernel}
-		peASAP := hostAddr(h, 3864)
+		nt := labsctp.Transport{Host: h, Kernel: labKernel}
+		peASAP := labsctp.Addr(h, 3864)
 		ln, err := nt.Listen(peASAP)
 		if err != nil {
 			t.Fatal(err)
@@ -120,9 +92,9 @@ func labCluster(t *testing.T, topo *netlab.Topology, n int) (ids []uint32, regs 
 		pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: nt, OnEvent: func(e rserpool.Event) { ev.add(e) }},
 			rserpool.PEConfig{
 				PoolHandle: []byte("AS-lab"),
-				Element: rserpool.PoolElement{ID: 100 + id, UserTransport: tr(hostAddr(h, 2905)),
+				Element: rserpool.PoolElement{ID: 100 + id, UserTransport: tr(labsctp.Addr(h, 2905)),
 					Policy: rserpool.Policy{Type: rserpool.RoundRobin}, ASAPTransport: &asapT},
-				Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{hostAddr(h, rserpool.Port)}},
+				Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{labsctp.Addr(h, rserpool.Port)}},
 			}, ln)
 		pe.Start()
 		t.Cleanup(pe.Close)
@@ -257,11 +229,11 @@ func TestLabElementDies(t *testing.T) {
 	ids, regs, _ := labCluster(t, topo, 2)
 	// One more element, on host 3, registered with registrar 1.
 	h := topo.Host(3)
-	nt := nsTransport{h: h, k: labKernel}
+	nt := labsctp.Transport{Host: h, Kernel: labKernel}
 	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: nt}, rserpool.PEConfig{
 		PoolHandle: []byte("AS-lab"),
-		Element:    rserpool.PoolElement{ID: 300, UserTransport: tr(hostAddr(h, 2905)), Policy: rserpool.Policy{Type: rserpool.RoundRobin}},
-		Hunt:       rserpool.HuntConfig{Registrars: []sctp.Addr{hostAddr(topo.Host(1), rserpool.Port)}},
+		Element:    rserpool.PoolElement{ID: 300, UserTransport: tr(labsctp.Addr(h, 2905)), Policy: rserpool.Policy{Type: rserpool.RoundRobin}},
+		Hunt:       rserpool.HuntConfig{Registrars: []sctp.Addr{labsctp.Addr(topo.Host(1), rserpool.Port)}},
 	}, nil)
 	pe.Start()
 	t.Cleanup(pe.Close)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigpool/sigpool/internal/lab/labsctp"
 	"github.com/sigpool/sigpool/internal/lab/netlab"
 	"github.com/sigpool/sigpool/internal/lab/peers"
 	"github.com/sigpool/sigpool/rserpool"
@@ -83,7 +84,7 @@ func TestLabRspserverRegistersWithUs(t *testing.T) {
 		t.Fatal(err)
 	}
 	asapAddr := sctp.Addr{IPs: []netip.Addr{regHost.A}, Port: rserpool.Port}
-	d, err := NewDriver(DriverConfig{Transport: nsTransport{h: regHost, k: labKernel}, ASAPAddr: asapAddr},
+	d, err := NewDriver(DriverConfig{Transport: labsctp.Transport{Host: regHost, Kernel: labKernel}, ASAPAddr: asapAddr},
 		Config{ServerID: 0x51}) // no ENRP
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func TestLabRspserverRegistersWithUs(t *testing.T) {
 	// A pool user on host 3 resolves the pool through our registrar and
 	// talks to the element it gets.
 	ev := &events{}
-	pu := rserpool.NewPUDriver(rserpool.DriverConfig{Transport: nsTransport{h: puHost, k: labKernel}, OnEvent: func(e rserpool.Event) { ev.add(e) }},
+	pu := rserpool.NewPUDriver(rserpool.DriverConfig{Transport: labsctp.Transport{Host: puHost, Kernel: labKernel}, OnEvent: func(e rserpool.Event) { ev.add(e) }},
 		rserpool.PUConfig{Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{asapAddr}}})
 	pu.Start()
 	t.Cleanup(pu.Close)
@@ -134,7 +135,7 @@ func TestLabRspserverRegistersWithUs(t *testing.T) {
 	ut := sel.Element.UserTransport
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	as, err := nsTransport{h: puHost, k: labKernel}.Dial(ctx, sctp.Addr{}, sctp.Addr{IPs: ut.Addrs, Port: ut.Port})
+	as, err := labsctp.Transport{Host: puHost, Kernel: labKernel}.Dial(ctx, sctp.Addr{}, sctp.Addr{IPs: ut.Addrs, Port: ut.Port})
 	if err != nil {
 		t.Fatalf("dialing the selected element at %v:%d: %v", ut.Addrs, ut.Port, err)
 	}
@@ -192,7 +193,7 @@ func TestLabPeeringWithRspregistrar(t *testing.T) {
 	}
 	// rsplib's peer heartbeat is 2.444 s: our last-heard and no-response
 	// bounds must leave it room in a mixed cluster.
-	d, err := NewDriver(DriverConfig{Transport: nsTransport{h: ourHost, k: labKernel}, ASAPAddr: ourASAP, ENRPAddr: ourENRP,
+	d, err := NewDriver(DriverConfig{Transport: labsctp.Transport{Host: ourHost, Kernel: labKernel}, ASAPAddr: ourASAP, ENRPAddr: ourENRP,
 		LocalAddr: sctp.Addr{IPs: []netip.Addr{ourHost.A}}},
 		Config{ServerID: 0x51, ENRPTransport: tr(ourENRP), ASAPTransport: tr(ourASAP),
 			Peers:            []sctp.Addr{{IPs: []netip.Addr{rspHost.A}, Port: Port}},
@@ -235,7 +236,7 @@ func TestLabPeeringWithRspregistrar(t *testing.T) {
 		t.Fatal(err)
 	}
 	peASAP := sctp.Addr{IPs: []netip.Addr{peHost.A}, Port: 3864}
-	nt := nsTransport{h: peHost, k: labKernel}
+	nt := labsctp.Transport{Host: peHost, Kernel: labKernel}
 	ln, err := nt.Listen(peASAP)
 	if err != nil {
 		t.Fatal(err)
@@ -263,7 +264,7 @@ func TestLabPeeringWithRspregistrar(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ev := &events{}
-	pu := rserpool.NewPUDriver(rserpool.DriverConfig{Transport: nsTransport{h: peHost, k: labKernel}, OnEvent: func(e rserpool.Event) { ev.add(e) }},
+	pu := rserpool.NewPUDriver(rserpool.DriverConfig{Transport: labsctp.Transport{Host: peHost, Kernel: labKernel}, OnEvent: func(e rserpool.Event) { ev.add(e) }},
 		rserpool.PUConfig{Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{{IPs: []netip.Addr{rspHost.A}, Port: rserpool.Port}}}})
 	pu.Start()
 	t.Cleanup(pu.Close)

@@ -4,10 +4,10 @@ package rserpool
 
 import (
 	"context"
-	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/sigpool/sigpool/internal/lab/labsctp"
 	"github.com/sigpool/sigpool/internal/lab/netlab"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
@@ -22,33 +22,6 @@ import (
 // VM is software-emulated), and never skip: without root, namespaces or
 // sctp.ko they fail saying so.
 
-// nsTransport opens kernel SCTP sockets inside a netlab host, so that the
-// drivers' dials (from their own goroutines) leave from that host.
-type nsTransport struct {
-	h *netlab.Host
-	k sctp.Kernel
-}
-
-func (t nsTransport) Listen(laddr sctp.Addr) (ln sctp.Listener, err error) {
-	err = t.h.Do(func() error {
-		ln, err = t.k.Listen(laddr)
-		return err
-	})
-	return ln, err
-}
-
-func (t nsTransport) Dial(ctx context.Context, laddr, raddr sctp.Addr) (a sctp.Association, err error) {
-	err = t.h.Do(func() error {
-		a, err = t.k.Dial(ctx, laddr, raddr)
-		return err
-	})
-	return a, err
-}
-
-func hostAddr(h *netlab.Host, port uint16) sctp.Addr {
-	return sctp.Addr{IPs: []netip.Addr{h.Addr(netlab.NetA), h.Addr(netlab.NetB)}, Port: port}
-}
-
 func labEnv(t *testing.T) poolEnv {
 	t.Helper()
 	waitLimit = 90 * time.Second
@@ -62,11 +35,11 @@ func labEnv(t *testing.T) poolEnv {
 	k := sctp.Kernel{Config: sctp.Config{Tuning: sctp.RFC}}
 	reg, pe, pu := topo.Host(1), topo.Host(2), topo.Host(3)
 	return poolEnv{
-		regTr:   nsTransport{h: reg, k: k},
-		peTr:    nsTransport{h: pe, k: k},
-		puTr:    nsTransport{h: pu, k: k},
-		regAddr: hostAddr(reg, Port),
-		peUser:  [2]sctp.Addr{hostAddr(pe, 2905), hostAddr(pe, 2906)},
+		regTr:   labsctp.Transport{Host: reg, Kernel: k},
+		peTr:    labsctp.Transport{Host: pe, Kernel: k},
+		puTr:    labsctp.Transport{Host: pu, Kernel: k},
+		regAddr: labsctp.Addr(reg, Port),
+		peUser:  [2]sctp.Addr{labsctp.Addr(pe, 2905), labsctp.Addr(pe, 2906)},
 		slow:    true,
 	}
 }

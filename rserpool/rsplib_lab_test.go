@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigpool/sigpool/internal/lab/labsctp"
 	"github.com/sigpool/sigpool/internal/lab/netlab"
 	"github.com/sigpool/sigpool/internal/lab/peers"
 	"github.com/sigpool/sigpool/sigtran/sctp"
@@ -219,7 +220,7 @@ func TestLabRsplibInterop(t *testing.T) {
 	regSCTP := sctp.Addr{IPs: []netip.Addr{regHost.A}, Port: Port}
 	const ourID = 0x5169a001
 	peEv := newEventLog("PE")
-	pe := NewPEDriver(DriverConfig{Transport: nsTransport{h: peHost, k: k}, OnEvent: peEv.on}, PEConfig{
+	pe := NewPEDriver(DriverConfig{Transport: labsctp.Transport{Host: peHost, Kernel: k}, OnEvent: peEv.on}, PEConfig{
 		PoolHandle: []byte("SigPool"),
 		Element: PoolElement{ID: ourID,
 			UserTransport: userTransport(sctp.Addr{IPs: []netip.Addr{peHost.A, peHost.B}, Port: 2905}),
@@ -248,7 +249,7 @@ func TestLabRsplibInterop(t *testing.T) {
 
 	// Our pool user on host 3 resolves SigPool at rspregistrar.
 	puEv := newEventLog("PU")
-	pu := NewPUDriver(DriverConfig{Transport: nsTransport{h: puHost, k: k}, OnEvent: puEv.on},
+	pu := NewPUDriver(DriverConfig{Transport: labsctp.Transport{Host: puHost, Kernel: k}, OnEvent: puEv.on},
 		PUConfig{Request: 3 * time.Second, Hunt: HuntConfig{Registrars: []sctp.Addr{regSCTP}, Timeout: 5 * time.Second}})
 	pu.Start()
 	t.Cleanup(pu.Close)
@@ -411,7 +412,7 @@ func TestLabRsplibAnnounce(t *testing.T) {
 	k := sctp.Kernel{Config: sctp.Config{Tuning: sctp.RFC}}
 	ev := newEventLog("PE")
 	const ourID = 0x5169a0a0
-	pe := NewPEDriver(DriverConfig{Transport: nsTransport{h: peHost, k: k}, OnEvent: ev.on}, PEConfig{
+	pe := NewPEDriver(DriverConfig{Transport: labsctp.Transport{Host: peHost, Kernel: k}, OnEvent: ev.on}, PEConfig{
 		PoolHandle: []byte("SigPool"),
 		Element: PoolElement{ID: ourID,
 			UserTransport: userTransport(sctp.Addr{IPs: []netip.Addr{peHost.A, peHost.B}, Port: 2905}),

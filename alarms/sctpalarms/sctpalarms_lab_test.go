@@ -13,7 +13,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"testing"
 	"time"
@@ -22,14 +21,11 @@ import (
 
 	"github.com/sigpool/sigpool/alarms"
 	"github.com/sigpool/sigpool/alarms/metrics"
+	"github.com/sigpool/sigpool/internal/lab/labsctp"
 	"github.com/sigpool/sigpool/internal/lab/netlab"
 	"github.com/sigpool/sigpool/internal/mgmt"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
-
-func hostAddr(h *netlab.Host, port uint16) sctp.Addr {
-	return sctp.Addr{IPs: []netip.Addr{h.Addr(netlab.NetA), h.Addr(netlab.NetB)}, Port: port}
-}
 
 // getJSON fetches a management API path into out.
 func getJSON(t *testing.T, base, path string, out any) {
@@ -69,8 +65,8 @@ func TestLabPathDownAlarm(t *testing.T) {
 	k := sctp.Kernel{Config: sctp.Config{Tuning: tuning}}
 
 	var ln sctp.Listener
-	if err := gw.Do(func() (err error) { ln, err = k.Listen(hostAddr(gw, 2905)); return err }); err != nil {
-		t.Fatalf("listen on %v: %v (is sctp.ko loaded?)", hostAddr(gw, 2905), err)
+	if err := gw.Do(func() (err error) { ln, err = k.Listen(labsctp.Addr(gw, 2905)); return err }); err != nil {
+		t.Fatalf("listen on %v: %v (is sctp.ko loaded?)", labsctp.Addr(gw, 2905), err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	accepted := make(chan sctp.Association, 1)
@@ -86,7 +82,10 @@ func TestLabPathDownAlarm(t *testing.T) {
 	var dialed sctp.Association
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := peer.Do(func() (err error) { dialed, err = k.Dial(ctx, hostAddr(peer, 0), hostAddr(gw, 2905)); return err }); err != nil {
+	if err := peer.Do(func() (err error) {
+		dialed, err = k.Dial(ctx, labsctp.Addr(peer, 0), labsctp.Addr(gw, 2905))
+		return err
+	}); err != nil {
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { dialed.Abort() })

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigpool/sigpool/internal/lab/labsctp"
 	"github.com/sigpool/sigpool/internal/lab/netlab"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
@@ -19,33 +20,6 @@ import (
 // association multihomed over both. The tests assert behaviour (states,
 // every DATA delivered once, in order per SLS), never timings: the lab host
 // is shared.
-
-// nsTransport opens kernel SCTP sockets inside a netlab host, so that the
-// drivers' reconnections dial from that host too.
-type nsTransport struct {
-	h *netlab.Host
-	k sctp.Kernel
-}
-
-func (t nsTransport) Listen(laddr sctp.Addr) (ln sctp.Listener, err error) {
-	err = t.h.Do(func() error {
-		ln, err = t.k.Listen(laddr)
-		return err
-	})
-	return ln, err
-}
-
-func (t nsTransport) Dial(ctx context.Context, laddr, raddr sctp.Addr) (a sctp.Association, err error) {
-	err = t.h.Do(func() error {
-		a, err = t.k.Dial(ctx, laddr, raddr)
-		return err
-	})
-	return a, err
-}
-
-func hostAddr(h *netlab.Host, port uint16) sctp.Addr {
-	return sctp.Addr{IPs: []netip.Addr{h.Addr(netlab.NetA), h.Addr(netlab.NetB)}, Port: port}
-}
 
 type labNet struct {
 	topo *netlab.Topology
@@ -65,9 +39,9 @@ func newLabNet(t *testing.T) *labNet {
 
 func (n *labNet) server(t *testing.T, port uint16, cfg ServerConfig) *Server {
 	t.Helper()
-	ln, err := nsTransport{h: n.sgp}.Listen(hostAddr(n.sgp, port))
+	ln, err := labsctp.Transport{Host: n.sgp}.Listen(labsctp.Addr(n.sgp, port))
 	if err != nil {
-		t.Fatalf("SGP listen on %s: %v (is sctp.ko loaded?)", hostAddr(n.sgp, port), err)
+		t.Fatalf("SGP listen on %s: %v (is sctp.ko loaded?)", labsctp.Addr(n.sgp, port), err)
 	}
 	srv := NewServer(cfg)
 	go srv.Serve(ln)
@@ -79,8 +53,8 @@ func (n *labNet) client(t *testing.T, i int, port uint16, asp ASPConfig, h Handl
 	t.Helper()
 	host := n.asps[i]
 	return startClient(t, ClientConfig{
-		ASP: asp, Transport: nsTransport{h: host}, Local: hostAddr(host, 0),
-		SGPs: []sctp.Addr{hostAddr(n.sgp, port)}, Handlers: h,
+		ASP: asp, Transport: labsctp.Transport{Host: host}, Local: labsctp.Addr(host, 0),
+		SGPs: []sctp.Addr{labsctp.Addr(n.sgp, port)}, Handlers: h,
 		Backoff: Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 	})
 }
