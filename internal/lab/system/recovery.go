@@ -1,0 +1,146 @@
+package system
+
+import (
+	"fmt"
+	"time"
+)
+
+// Sample is the load generator's running count at one instant: cumulative
+// dialogue counters since the load started, At measured from the start.
+type Sample struct {
+	At        time.Duration
+	Offered   uint64
+	Completed uint64
+	Aborted   uint64
+	Lost      uint64
+	NotSent   uint64
+	InFlight  uint64
+}
+
+// RecoveryRule says how a fault's recovery time is computed from the
+// completion series. The definition, printed with every summary (see
+// Definition):
+//
+// The pre-fault rate R is the mean rate of completed dialogues over the
+// Before window that ends at the fault. The series after the fault is cut
+// into consecutive buckets of Bucket, the first starting at the fault. A
+// bucket is short when fewer dialogues completed in it than Threshold × R
+// × Bucket. The recovery time is the end of the last short bucket that
+// starts within Horizon of the fault, measured from the fault; 0 when no
+// bucket is short. A fault whose last bucket within Horizon is still short
+// never recovered (NotRecovered).
+//
+// Completions between two samples are spread evenly over the interval
+// (linear interpolation of the cumulative count), so buckets finer than
+// the sampling interval cannot show a dip finer than that interval: the
+// sampling interval must be well under the bound the result is held to.
+type RecoveryRule struct {
+	Before    time.Duration // window of the pre-fault rate (default 3 s)
+	Bucket    time.Duration // width of the post-fault buckets (default 100 ms)
+	Threshold float64       // fraction of the pre-fault rate (default 0.9)
+	Horizon   time.Duration // how long after the fault to look (default 4 s)
+}
+
+// NotRecovered is the recovery time of a fault whose completion rate was
+// still short at the end of the horizon.
+const NotRecovered = time.Duration(-1)
+
+func (r RecoveryRule) withDefaults() RecoveryRule {
+	if r.Before <= 0 {
+		r.Before = 3 * time.Second
+	}
+	if r.Bucket <= 0 {
+		r.Bucket = 100 * time.Millisecond
+	}
+	if r.Threshold <= 0 {
+		r.Threshold = 0.9
+	}
+	if r.Horizon <= 0 {
+		r.Horizon = 4 * time.Second
+	}
+	return r
+}
+
+// Definition is the rule in words, with its numbers.
+func (r RecoveryRule) Definition() string {
+	r = r.withDefaults()
+	return fmt.Sprintf("recovery time = from the fault to the end of the last %s bucket, among those starting within %s of the fault, "+
+		"in which fewer dialogues completed than %.0f%% of the pre-fault rate (mean completions/s over the %s before the fault); "+
+		"0 if no bucket fell short, never if the last one still did",
+		r.Bucket, r.Horizon, r.Threshold*100, r.Before)
+}
+
+// completedAt is the cumulative completed count at t, interpolated
+// linearly between samples; before the first sample it is the first
+// sample's count scaled from zero at t=0, after the last one the last
+// count. ok is false when t lies after the last sample.
+func completedAt(s []Sample, t time.Duration) (float64, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	if t > s[len(s)-1].At {
+		return float64(s[len(s)-1].Completed), false
+	}
+	prevAt, prevC := time.Duration(0), 0.0
+	for _, x := range s {
+		if t <= x.At {
+			if x.At == prevAt {
+				return float64(x.Completed), true
+			}
+			f := float64(t-prevAt) / float64(x.At-prevAt)
+			return prevC + f*(float64(x.Completed)-prevC), true
+		}
+		prevAt, prevC = x.At, float64(x.Completed)
+	}
+	return prevC, true
+}
+
+// RateBetween is the mean completion rate (dialogues/s) over [a, b).
+func RateBetween(s []Sample, a, b time.Duration) (float64, error) {
+	if b <= a {
+		return 0, fmt.Errorf("empty window [%s, %s)", a, b)
+	}
+	ca, okA := completedAt(s, a)
+	cb, okB := completedAt(s, b)
+	if !okA || !okB {
+		return 0, fmt.Errorf("window [%s, %s) reaches past the last sample", a, b)
+	}
+	return (cb - ca) / (b - a).Seconds(), nil
+}
+
+// Recovery computes the recovery time of a fault at t by the rule, and the
+// pre-fault rate it compared against. It fails when the series does not
+// cover the pre-fault window and the horizon, or the pre-fault rate is
+// zero (nothing to recover to).
+func (r RecoveryRule) Recovery(s []Sample, fault time.Duration) (rec time.Duration, preRate float64, err error) {
+	r = r.withDefaults()
+	start := fault - r.Before
+	if start < 0 {
+		return 0, 0, fmt.Errorf("fault at %s: less than %s of load before it", fault, r.Before)
+	}
+	preRate, err = RateBetween(s, start, fault)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pre-fault rate: %w", err)
+	}
+	if preRate <= 0 {
+		return 0, 0, fmt.Errorf("fault at %s: no dialogue completed in the %s before it", fault, r.Before)
+	}
+	if len(s) == 0 || s[len(s)-1].At < fault+r.Horizon {
+		return 0, preRate, fmt.Errorf("fault at %s: the samples end before the %s horizon", fault, r.Horizon)
+	}
+	want := r.Threshold * preRate * r.Bucket.Seconds()
+	rec = 0
+	lastShort := false
+	for b := fault; b < fault+r.Horizon; b += r.Bucket {
+		c0, _ := completedAt(s, b)
+		c1, _ := completedAt(s, b+r.Bucket)
+		lastShort = c1-c0 < want
+		if lastShort {
+			rec = b + r.Bucket - fault
+		}
+	}
+	if lastShort {
+		return NotRecovered, preRate, nil
+	}
+	return rec, preRate, nil
+}
