@@ -180,7 +180,11 @@ func (s *ASP) pendingIs(class, typ uint8) bool {
 
 func (s *ASP) setState(to ASPState) {
 	if s.state != to {
-		s.event(ASPStateChanged{Assoc: s.assoc, From: s.state, To: to})
+		ev := ASPStateChanged{Assoc: s.assoc, From: s.state, To: to, ASPID: s.cfg.ASPID, HasASPID: s.cfg.HasASPID}
+		if to == ASPActive {
+			ev.Active = s.RCs()
+		}
+		s.event(ev)
 		s.state = to
 	}
 }

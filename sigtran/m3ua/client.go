@@ -3,6 +3,7 @@ package m3ua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -443,4 +444,18 @@ func (c *Client) Close() error {
 	}
 	c.wg.Wait()
 	return nil
+}
+
+// SendOther sends a message that is not M3UA (ASAP, PPID 11) on the
+// association to SGPs[sgp], through the same ordered writer as DATA: a
+// message sent on stream s before a DATA on stream s arrives before it.
+// m.Data is copied before SendOther returns. It fails with ErrNotOther for
+// M3UA's PPID, and with ErrUnknownAssoc when sgp is out of range or that
+// association is not up.
+func (c *Client) SendOther(sgp int, m sctp.Message) error {
+	if sgp < 0 || sgp >= len(c.links) {
+		return fmt.Errorf("%w: no SGP %d", ErrUnknownAssoc, sgp)
+	}
+	l := c.links[sgp]
+	return l.sendOther(l.id, m)
 }

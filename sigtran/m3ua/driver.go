@@ -3,12 +3,14 @@ package m3ua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sigpool/sigpool/sigtran/sctp"
+	"github.com/wmnsk/go-m3ua/messages"
 )
 
 // Drivers: Server (SGP side) and Client (ASP side) run the sans-I/O
@@ -95,7 +97,28 @@ type PathChanged struct {
 	Event sctp.Event
 }
 
+// DataUnsent: DATA for association Assoc did not reach the peer, and the
+// layer above may route it again. Drivers raise it when SCTP hands a DATA
+// message back undelivered (send-failed after the association was lost),
+// and when DATA waiting to be written to an association is discarded
+// because the association went away (or the write failed). Data is the
+// decoded message; its Payload is a copy the receiver owns. Reason says
+// which of these it was, for logs. DriverCounters.DataUnsent counts them.
+type DataUnsent struct {
+	Assoc  AssocID
+	Data   UserData
+	Reason string
+}
+
+// Reasons of DataUnsent.
+const (
+	UnsentSendFailed = "send failed"      // SCTP handed it back undelivered
+	UnsentAssocGone  = "association gone" // discarded before the write: no association
+	UnsentWriteError = "write failed"     // the write to the association failed
+)
+
 func (AssocEstablished) isEvent() {}
+func (DataUnsent) isEvent()       {}
 func (AssocEnded) isEvent()       {}
 func (PathChanged) isEvent()      {}
 
@@ -108,6 +131,8 @@ type DriverCounters struct {
 	OtherDropped atomic.Uint64 // non-M3UA messages with no Other handler
 	TooLong      atomic.Uint64 // received messages longer than the buffer
 	Unsent       atomic.Uint64 // messages SCTP handed back undelivered (send-failed)
+	DataUnsent   atomic.Uint64 // DataUnsent events raised (DATA handed back or discarded)
+	OtherSent    atomic.Uint64 // non-M3UA messages written (SendOther)
 }
 
 // machine is what the engine drives: the SGP or an ASP.
@@ -117,7 +142,11 @@ type machine interface {
 
 type outItem struct {
 	assoc  sctp.Association // set for a send, or for an abort
+	id     AssocID          // the association's id, for a send
 	abort  bool             // abort assoc: its peer stopped answering BEAT
+	data   bool             // the send is a DATA message
+	ppid   uint32           // PPID of a send
+	unord  bool             // unordered send (SendOther only)
 	stream uint16
 	off, n int // the encoded message, or a DataReceived payload, in the batch buffer
 	ev     Event
@@ -180,8 +209,14 @@ func (e *engine) collect() {
 	}
 	for _, s := range r.Sends {
 		a := e.assocs[s.Assoc]
+		isData := s.Msg.MessageClass() == ClassTransfer
 		if a == nil {
 			e.counters.NoAssoc.Add(1)
+			if d, ok := s.Msg.(*messages.Data); ok {
+				if u, pe := UserDataOf(d); pe == nil {
+					e.unsent(s.Assoc, u, UnsentAssocGone)
+				}
+			}
 			continue
 		}
 		off := len(e.pend.buf)
@@ -191,7 +226,7 @@ func (e *engine) collect() {
 			e.counters.Unencodable.Add(1)
 			continue
 		}
-		e.pend.items = append(e.pend.items, outItem{assoc: a, stream: s.Stream, off: off, n: len(e.pend.buf) - off})
+		e.pend.items = append(e.pend.items, outItem{assoc: a, id: s.Assoc, data: isData, ppid: PPID, stream: s.Stream, off: off, n: len(e.pend.buf) - off})
 	}
 	for _, ev := range r.Events {
 		if e.onEvent != nil {
@@ -213,6 +248,59 @@ func (e *engine) collect() {
 		}
 		e.pend.items = append(e.pend.items, it)
 	}
+}
+
+// unsent queues a DataUnsent event with a copy of u's payload; the caller
+// holds mu.
+func (e *engine) unsent(id AssocID, u UserData, reason string) {
+	u.Payload = append([]byte(nil), u.Payload...)
+	e.counters.DataUnsent.Add(1)
+	e.emit(DataUnsent{Assoc: id, Data: u, Reason: reason})
+}
+
+// unsentOf decodes b, an encoded M3UA message that did not reach the peer
+// of association id: ok when it is DATA, whose payload the event owns.
+func unsentOf(id AssocID, b []byte, reason string) (ev DataUnsent, ok bool) {
+	m, err := Decode(b)
+	if err != nil {
+		return ev, false
+	}
+	d, isData := m.(*messages.Data)
+	if !isData {
+		return ev, false
+	}
+	u, pe := UserDataOf(d)
+	if pe != nil {
+		return ev, false
+	}
+	u.Payload = append([]byte(nil), u.Payload...)
+	return DataUnsent{Assoc: id, Data: u, Reason: reason}, true
+}
+
+// ErrNotOther is what SendOther returns for a message with M3UA's PPID:
+// M3UA messages go through the machine.
+var ErrNotOther = errors.New("m3ua: SendOther takes only non-M3UA messages (PPID other than 3)")
+
+// sendOther queues a non-M3UA message for association id behind what the
+// machine queued before it, so that it keeps its place among the DATA of
+// its stream, and writes it unless another goroutine is writing.
+func (e *engine) sendOther(id AssocID, m sctp.Message) error {
+	if m.PPID == PPID {
+		return ErrNotOther
+	}
+	e.mu.Lock()
+	a := e.assocs[id]
+	if a == nil {
+		e.mu.Unlock()
+		e.counters.NoAssoc.Add(1)
+		return fmt.Errorf("%w: association %d", ErrUnknownAssoc, id)
+	}
+	off := len(e.pend.buf)
+	e.pend.buf = append(e.pend.buf, m.Data...)
+	e.pend.items = append(e.pend.items, outItem{assoc: a, id: id, ppid: m.PPID, unord: m.Unordered, stream: m.Stream, off: off, n: len(m.Data)})
+	e.mu.Unlock()
+	e.drain()
+	return nil
 }
 
 func (e *engine) setTimer(op TimerOp) {
@@ -293,7 +381,21 @@ func (e *engine) carryOut(b *outbox) {
 		case it.abort:
 			it.assoc.Abort()
 		case it.assoc != nil:
-			e.write(it.assoc, it.stream, b.buf[it.off:it.off+it.n])
+			msg := sctp.Message{Stream: it.stream, PPID: it.ppid, Unordered: it.unord, Data: b.buf[it.off : it.off+it.n]}
+			if !e.write(it.assoc, msg) {
+				if it.data {
+					// Not taken by SCTP: hand it back to the layer
+					// above, in its place among the other events.
+					if ev, ok := unsentOf(it.id, msg.Data, UnsentWriteError); ok {
+						e.counters.DataUnsent.Add(1)
+						if e.h.Event != nil {
+							e.h.Event(ev)
+						}
+					}
+				}
+			} else if it.ppid != PPID {
+				e.counters.OtherSent.Add(1)
+			}
 		case it.ev != nil:
 			if d, ok := it.ev.(DataReceived); ok {
 				if e.h.Data != nil {
@@ -309,11 +411,13 @@ func (e *engine) carryOut(b *outbox) {
 	}
 }
 
-func (e *engine) write(a sctp.Association, stream uint16, b []byte) {
+// write sends m on a and reports whether SCTP took it.
+func (e *engine) write(a sctp.Association, m sctp.Message) bool {
 	a.SetWriteDeadline(time.Now().Add(e.sendTimeout))
-	err := a.Send(sctp.Message{Stream: stream, PPID: PPID, Data: b})
+	err := a.Send(m)
 	switch {
 	case err == nil:
+		return true
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The peer has not taken anything for SendTimeout: give up on it.
 		// Its reader sees the end and reports the association down.
@@ -322,6 +426,7 @@ func (e *engine) write(a sctp.Association, stream uint16, b []byte) {
 	default:
 		e.counters.SendErrors.Add(1)
 	}
+	return false
 }
 
 // readLoop reads association a until it ends, feeding M3UA messages to
@@ -351,6 +456,14 @@ func (e *engine) readLoop(id AssocID, a sctp.Association, receive func(now time.
 				})
 			case sctp.EventSendFailed:
 				e.counters.Unsent.Add(1)
+				if u := ev.Unsent; u != nil && u.PPID == PPID {
+					if du, ok := unsentOf(id, u.Data, UnsentSendFailed); ok {
+						e.step(func(time.Time) {
+							e.counters.DataUnsent.Add(1)
+							e.emit(du)
+						})
+					}
+				}
 			case sctp.EventCommLost, sctp.EventShutdown, sctp.EventCantStart:
 				// The error that follows ends the loop.
 			default:

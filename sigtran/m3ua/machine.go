@@ -104,10 +104,27 @@ type TimerOp struct {
 // Event is something the upper layer learns from a machine.
 type Event interface{ isEvent() }
 
-// ASPStateChanged: the state of the ASP on Assoc changed.
+// ASPStateChanged: the state of the ASP on Assoc changed, or (From and To
+// both ASP-ACTIVE) the set of ASes it is active in did.
+//
+// At an SGP the event is raised for every change of that set, so the layer
+// above can keep "association a is ASP-ACTIVE for routing context r" from
+// events alone: after the event, Assoc is active exactly for the routing
+// contexts in Active (empty unless To is ASP-ACTIVE). RCs are the routing
+// contexts this change concerns: those the ASP joined (To ASP-ACTIVE) or
+// left (To ASP-INACTIVE or ASP-DOWN, or ASP-ACTIVE with a smaller Active).
+// ASPID is the ASP Identifier the ASP sent in ASPUP, when HasASPID.
+//
+// At an ASP (Client) Assoc is the association to the SGP, ASPID the ASP's
+// own identifier, and Active the routing contexts it asked to activate
+// (empty: all the SGP configured for it).
 type ASPStateChanged struct {
 	Assoc    AssocID
 	From, To ASPState
+	ASPID    uint32
+	HasASPID bool
+	RCs      []uint32
+	Active   []uint32
 }
 
 // ASStateChanged: the state of the AS with routing context RC changed.

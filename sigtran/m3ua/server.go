@@ -256,3 +256,52 @@ func (s *Server) wait(ctx context.Context) error {
 	s.mu.Unlock()
 	return err
 }
+
+// SendDataTo sends MTP3 user data to the ASP on association a alone, not
+// to the AS as a whole, on stream DataStream(u.SLS, streams) of that
+// association. The ASP must be ASP-ACTIVE for the AS u.RC: otherwise
+// nothing is sent and the error wraps ErrUnknownAssoc, ErrASPNotActive or
+// ErrNoDataStream. A nil error means the message joined the association's
+// ordered writer, as with SendData (same send deadline; a peer that does
+// not take it is aborted); if it then does not reach the peer, a
+// DataUnsent event hands it back. The payload is copied before SendDataTo
+// returns.
+func (s *Server) SendDataTo(a AssocID, u UserData) error {
+	var err error
+	s.step(func(now time.Time) { err = s.sgp.SendDataTo(now, a, u) })
+	return err
+}
+
+// SendOther sends a message that is not M3UA (ASAP, PPID 11) on
+// association a, through the same ordered writer as DATA: it leaves after
+// everything SendData, SendDataTo and the machine queued before it, so a
+// message sent on stream s before a DATA on stream s arrives before it.
+// m.Data is copied before SendOther returns. It fails with ErrNotOther for
+// M3UA's PPID and with ErrUnknownAssoc when a does not exist; a write that
+// fails later is counted (DriverCounters.SendErrors).
+func (s *Server) SendOther(a AssocID, m sctp.Message) error { return s.sendOther(a, m) }
+
+// ASPIdentifier returns the ASP Identifier the ASP on association a sent
+// in ASPUP; ok is false when it sent none or is not ASP-INACTIVE or
+// ASP-ACTIVE.
+func (s *Server) ASPIdentifier(a AssocID) (id uint32, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sgp.ASPIdentifier(a)
+}
+
+// Serving reports whether the ASP on association a is ASP-ACTIVE for the
+// AS with routing context rc right now: what SendDataTo requires.
+func (s *Server) Serving(a AssocID, rc uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sgp.Serving(a, rc)
+}
+
+// ActiveRCs returns the routing contexts the ASP on association a is
+// ASP-ACTIVE for, sorted (the Active of its last ASPStateChanged).
+func (s *Server) ActiveRCs(a AssocID) []uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sgp.ActiveRCs(a)
+}

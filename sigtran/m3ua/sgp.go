@@ -1,6 +1,8 @@
 package m3ua
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -315,7 +317,7 @@ func (s *SGP) aspUp(now time.Time, p *sgpPeer, m *messages.AspUp) *ProtocolError
 	}
 	p.up, p.aspID, p.hasID = true, id, hasID
 	s.send(p.assoc, 0, messages.NewAspUpAck(ackID, nil))
-	s.event(ASPStateChanged{Assoc: p.assoc, From: ASPDown, To: ASPInactive})
+	s.aspEvent(p, ASPDown, ASPInactive, nil)
 	s.startBeat(now, p.assoc)
 	for _, rc := range s.rcs {
 		if as := s.ases[rc]; as.state == ASDown && s.serves(p, as) {
@@ -334,8 +336,9 @@ func (s *SGP) aspDown(now time.Time, p *sgpPeer) {
 	from := p.state()
 	// Down first: an ASP that is down is told nothing about the ASes.
 	p.up = false
-	s.leave(now, p, slices.Sorted(maps.Keys(p.active)))
-	s.event(ASPStateChanged{Assoc: p.assoc, From: from, To: ASPDown})
+	left := slices.Sorted(maps.Keys(p.active))
+	s.leave(now, p, left)
+	s.aspEvent(p, from, ASPDown, left)
 	for _, rc := range s.rcs {
 		if as := s.ases[rc]; as.state == ASInactive && s.idleState(as) == ASDown {
 			s.setAS(now, as, ASDown)
@@ -402,28 +405,32 @@ func (s *SGP) aspActive(now time.Time, p *sgpPeer, m *messages.AspActive) *Proto
 		rcp = params.NewRoutingContext(rcs...)
 	}
 	s.send(p.assoc, 0, messages.NewAspActiveAck(tmt, rcp, nil))
+	var joined []uint32
 	for _, rc := range rcs {
 		as := s.ases[rc]
 		if p.active[rc] {
 			continue
 		}
+		joined = append(joined, rc)
 		if as.cfg.Mode == Override {
 			// The new ASP takes over; the one it replaces hears why.
 			for _, old := range as.active {
 				op := s.peers[old]
 				delete(op.active, rc)
 				s.send(old, 0, messages.NewNotify(statusParam(StatusTypeOther, StatusAlternateASPActive), nil, params.NewRoutingContext(rc), nil))
+				to := ASPActive
 				if len(op.active) == 0 {
-					s.event(ASPStateChanged{Assoc: old, From: ASPActive, To: ASPInactive})
+					to = ASPInactive
 				}
+				s.aspEvent(op, ASPActive, to, []uint32{rc})
 			}
 			as.active = as.active[:0]
 		}
 		p.active[rc] = true
 		as.active = append(as.active, p.assoc)
 	}
-	if before != ASPActive {
-		s.event(ASPStateChanged{Assoc: p.assoc, From: before, To: ASPActive})
+	if before != ASPActive || len(joined) > 0 {
+		s.aspEvent(p, before, ASPActive, joined)
 	}
 	for _, rc := range rcs {
 		as := s.ases[rc]
@@ -473,8 +480,12 @@ func (s *SGP) leave(now time.Time, p *sgpPeer, rcs []uint32) {
 		as.active = slices.DeleteFunc(as.active, func(a AssocID) bool { return a == p.assoc })
 		changed = append(changed, rc)
 	}
-	if before == ASPActive && p.state() != ASPActive {
-		s.event(ASPStateChanged{Assoc: p.assoc, From: ASPActive, To: ASPInactive})
+	if before == ASPActive && len(changed) > 0 {
+		to := p.state()
+		if to == ASPDown {
+			to = ASPInactive // aspDown raises ASP-DOWN next
+		}
+		s.aspEvent(p, ASPActive, to, changed)
 	}
 	for _, rc := range changed {
 		as := s.ases[rc]
@@ -511,6 +522,42 @@ func (s *SGP) setAS(now time.Time, as *appServer, to ASState) {
 			s.send(a, 0, messages.NewNotify(statusParam(StatusTypeASStateChange, asStatus(to)), nil, params.NewRoutingContext(as.cfg.RC), nil))
 		}
 	}
+}
+
+// aspEvent raises ASPStateChanged for p with the routing contexts rcs the
+// change concerns and those p is active in now.
+func (s *SGP) aspEvent(p *sgpPeer, from, to ASPState, rcs []uint32) {
+	ev := ASPStateChanged{Assoc: p.assoc, From: from, To: to, ASPID: p.aspID, HasASPID: p.hasID, RCs: rcs}
+	if to == ASPActive {
+		ev.Active = slices.Sorted(maps.Keys(p.active))
+	}
+	s.event(ev)
+}
+
+// ASPIdentifier returns the ASP Identifier the ASP on association a sent
+// in ASPUP; ok is false when it sent none or is not up.
+func (s *SGP) ASPIdentifier(a AssocID) (id uint32, ok bool) {
+	if p := s.peers[a]; p != nil && p.up && p.hasID {
+		return p.aspID, true
+	}
+	return 0, false
+}
+
+// Serving reports whether the ASP on association a is ASP-ACTIVE for the
+// AS with routing context rc.
+func (s *SGP) Serving(a AssocID, rc uint32) bool {
+	p := s.peers[a]
+	return p != nil && p.up && p.active[rc]
+}
+
+// ActiveRCs returns the routing contexts the ASP on association a is
+// ASP-ACTIVE for, sorted.
+func (s *SGP) ActiveRCs(a AssocID) []uint32 {
+	p := s.peers[a]
+	if p == nil || !p.up {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(p.active))
 }
 
 func (s *SGP) sortedPeers() []AssocID { return slices.Sorted(maps.Keys(s.peers)) }
@@ -573,6 +620,44 @@ func (s *SGP) SendData(now time.Time, u UserData) {
 	default:
 		s.counters.NoRoute++
 	}
+}
+
+// Errors of SendDataTo. They are wrapped with the association and routing
+// context concerned; test them with errors.Is.
+var (
+	// ErrUnknownAssoc: no association with that AssocID.
+	ErrUnknownAssoc = errors.New("m3ua: no such association")
+	// ErrASPNotActive: the ASP on the association is not ASP-ACTIVE for
+	// the routing context of the data.
+	ErrASPNotActive = errors.New("m3ua: ASP not ASP-ACTIVE for the routing context")
+	// ErrNoDataStream: the association has no outbound stream besides 0,
+	// which DATA never uses.
+	ErrNoDataStream = errors.New("m3ua: association has no stream for DATA")
+)
+
+// SendDataTo sends MTP3 user data to the ASP on association a alone (not
+// to the AS by traffic mode), on the stream of u.SLS. The ASP must be
+// ASP-ACTIVE for the AS u.RC; otherwise nothing is sent, NoRoute counts it
+// and the error says why. Nothing is queued: an ASP that is not active is
+// not about to receive anything.
+func (s *SGP) SendDataTo(now time.Time, a AssocID, u UserData) error {
+	p := s.peers[a]
+	switch {
+	case p == nil:
+		s.counters.NoRoute++
+		return fmt.Errorf("%w: association %d", ErrUnknownAssoc, a)
+	case !p.up || !p.active[u.RC]:
+		s.counters.NoRoute++
+		return fmt.Errorf("%w: association %d is %v, routing context %d", ErrASPNotActive, a, p.state(), u.RC)
+	}
+	st := DataStream(u.SLS, p.streams)
+	if st == 0 {
+		s.counters.NoRoute++
+		return fmt.Errorf("%w: association %d", ErrNoDataStream, a)
+	}
+	u.HasRC = true
+	s.send(a, st, NewData(u))
+	return nil
 }
 
 func (s *SGP) route(as *appServer, u UserData) {

@@ -28,6 +28,8 @@ import (
 //	recv a=N s=N                            body: a message ("ASPUP aspid=7", "hex 01 00 ...")
 //	tick D                                  advance the clock, firing due timers
 //	data rc=N opc=N dpc=N si=N sls=N [data=HEX]   upper layer sends user data
+//	datato a=N rc=N ... (as data)           SGP: user data to the ASP on a alone (SendDataTo)
+//	serving a=N                             SGP: ASP Identifier, active RCs, Serving per AS
 //	block a=N / unblock a=N                 SGP management blocking
 //	activate / deactivate / aspdown         ASP commands
 //	dest pc=N status=S / congest pc=N level=N / dupu pc=N user=N cause=N   SGP: destination status from above
@@ -209,6 +211,25 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			_, u.HasRC = h.arg(d, "rc")
 			h.asp.SendData(h.now, u)
 		}
+	case "datato":
+		u := UserData{
+			RC: uint32(h.num(t, d, "rc", 0)), OPC: uint32(h.num(t, d, "opc", 0)), DPC: uint32(h.num(t, d, "dpc", 0)),
+			SI: uint8(h.num(t, d, "si", 3)), NI: uint8(h.num(t, d, "ni", 2)), MP: uint8(h.num(t, d, "mp", 0)), SLS: uint8(h.num(t, d, "sls", 0)),
+		}
+		if s, ok := h.arg(d, "data"); ok {
+			u.Payload, _ = hex.DecodeString(s)
+		}
+		if err := h.sgp.SendDataTo(h.now, a, u); err != nil {
+			fmt.Fprintf(&h.out, "error: %v\n", err)
+		}
+	case "serving":
+		id, ok := h.sgp.ASPIdentifier(a)
+		fmt.Fprintf(&h.out, "a=%d aspid=%d,%v active=%v", a, id, ok, h.sgp.ActiveRCs(a))
+		for _, rc := range h.sgp.rcs {
+			fmt.Fprintf(&h.out, " serving(%d)=%v", rc, h.sgp.Serving(a, rc))
+		}
+		h.out.WriteString("\n")
+		return h.out.String()
 	case "dest":
 		st := map[string]DestStatus{"available": DestAvailable, "unavailable": DestUnavailable, "restricted": DestRestricted}
 		s, _ := h.arg(d, "status")
@@ -319,7 +340,17 @@ func (h *harness) drain() {
 	for _, e := range r.Events {
 		switch e := e.(type) {
 		case ASPStateChanged:
-			fmt.Fprintf(&h.out, "event asp a=%d %v -> %v\n", e.Assoc, e.From, e.To)
+			fmt.Fprintf(&h.out, "event asp a=%d %v -> %v", e.Assoc, e.From, e.To)
+			if e.HasASPID {
+				fmt.Fprintf(&h.out, " aspid=%d", e.ASPID)
+			}
+			if len(e.RCs) > 0 {
+				fmt.Fprintf(&h.out, " rc=%v", e.RCs)
+			}
+			if len(e.Active) > 0 {
+				fmt.Fprintf(&h.out, " active=%v", e.Active)
+			}
+			h.out.WriteString("\n")
 		case ASStateChanged:
 			fmt.Fprintf(&h.out, "event as rc=%d %v -> %v\n", e.RC, e.From, e.To)
 		case DataReceived:
