@@ -208,7 +208,7 @@ func (s *ASP) SendData(now time.Time, u UserData) {
 		s.counters.NoRoute++
 		return
 	}
-	s.send(s.assoc, st, NewData(u))
+	s.sendData(s.assoc, st, u)
 }
 
 // Receive: bytes b arrived on stream stream.

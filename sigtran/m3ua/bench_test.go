@@ -39,3 +39,19 @@ func BenchmarkEncodeData(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendData is the drivers' DATA encode path: into a buffer that
+// is reused, it must not allocate (run with -benchmem: 0 allocs/op).
+func BenchmarkAppendData(b *testing.B) {
+	u := benchData()
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		buf, err = AppendData(buf[:0], u)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}

@@ -2,6 +2,7 @@ package m3ua
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -344,5 +345,54 @@ func AppendEncode(dst []byte, m messages.M3UA) (b []byte, err error) {
 	if err := m.MarshalTo(dst[off:]); err != nil {
 		return dst[:off], err
 	}
+	return dst, nil
+}
+
+// Lengths of DATA's fixed parts: the Routing Context parameter with one
+// value, and the Protocol Data parameter's header and MTP3 routing label
+// (OPC, DPC, SI, NI, MP, SLS).
+const (
+	dataRCLen    = 8
+	dataPDFixed  = 4 + 12
+	maxDataBytes = 0xffff - dataPDFixed
+)
+
+// ErrPayloadTooLong is what AppendData returns for a payload that does not
+// fit the 16-bit length of the Protocol Data parameter.
+var ErrPayloadTooLong = errors.New("m3ua: DATA payload longer than 65519 bytes")
+
+// AppendData appends the DATA message for u (Routing Context when u.HasRC,
+// then Protocol Data) to dst and returns the extended slice: byte for byte
+// what Encode(NewData(u)) gives, written directly. It allocates nothing
+// when dst has room for the message, which is how the drivers use it.
+func AppendData(dst []byte, u UserData) ([]byte, error) {
+	if len(u.Payload) > maxDataBytes {
+		return dst, ErrPayloadTooLong
+	}
+	pdLen := dataPDFixed + len(u.Payload)
+	pad := (4 - pdLen%4) % 4
+	n := HeaderLen + pdLen + pad
+	if u.HasRC {
+		n += dataRCLen
+	}
+	off := len(dst)
+	dst = slices.Grow(dst, n)[:off+n]
+	b := dst[off:]
+	b[0], b[1], b[2], b[3] = Version, 0, ClassTransfer, messages.MsgTypePayloadData
+	binary.BigEndian.PutUint32(b[4:], uint32(n))
+	p := b[HeaderLen:]
+	if u.HasRC {
+		binary.BigEndian.PutUint16(p[0:], params.RoutingContext)
+		binary.BigEndian.PutUint16(p[2:], dataRCLen)
+		binary.BigEndian.PutUint32(p[4:], u.RC)
+		p = p[dataRCLen:]
+	}
+	binary.BigEndian.PutUint16(p[0:], params.ProtocolData)
+	binary.BigEndian.PutUint16(p[2:], uint16(pdLen))
+	binary.BigEndian.PutUint32(p[4:], u.OPC)
+	binary.BigEndian.PutUint32(p[8:], u.DPC)
+	p[12], p[13], p[14], p[15] = u.SI, u.NI, u.MP, u.SLS
+	copy(p[16:], u.Payload)
+	clear(p[pdLen : pdLen+pad])
 	return dst, nil
 }

@@ -209,24 +209,21 @@ func (e *engine) collect() {
 	}
 	for _, s := range r.Sends {
 		a := e.assocs[s.Assoc]
-		isData := s.Msg.MessageClass() == ClassTransfer
 		if a == nil {
 			e.counters.NoAssoc.Add(1)
-			if d, ok := s.Msg.(*messages.Data); ok {
-				if u, pe := UserDataOf(d); pe == nil {
-					e.unsent(s.Assoc, u, UnsentAssocGone)
-				}
+			if s.IsData {
+				e.unsent(s.Assoc, s.Data, UnsentAssocGone)
 			}
 			continue
 		}
 		off := len(e.pend.buf)
 		var err error
-		e.pend.buf, err = AppendEncode(e.pend.buf, s.Msg)
+		e.pend.buf, err = s.AppendTo(e.pend.buf)
 		if err != nil {
 			e.counters.Unencodable.Add(1)
 			continue
 		}
-		e.pend.items = append(e.pend.items, outItem{assoc: a, id: s.Assoc, data: isData, ppid: PPID, stream: s.Stream, off: off, n: len(e.pend.buf) - off})
+		e.pend.items = append(e.pend.items, outItem{assoc: a, id: s.Assoc, data: s.IsData, ppid: PPID, stream: s.Stream, off: off, n: len(e.pend.buf) - off})
 	}
 	for _, ev := range r.Events {
 		if e.onEvent != nil {

@@ -40,12 +40,32 @@ func (s ASState) String() string {
 	return [...]string{"AS-DOWN", "AS-INACTIVE", "AS-ACTIVE", "AS-PENDING"}[s]
 }
 
-// Send is a message to send on an association and stream. Encode it with
-// Encode.
+// Send is a message to send on an association and stream: Msg, or, for
+// DATA, the user data in Data with IsData set (so that the send path can
+// encode it with AppendData without building a message). Message and
+// AppendTo work for both.
 type Send struct {
 	Assoc  AssocID
 	Stream uint16
 	Msg    messages.M3UA
+	Data   UserData
+	IsData bool
+}
+
+// Message returns the message to send (built from Data for DATA).
+func (s Send) Message() messages.M3UA {
+	if s.IsData {
+		return NewData(s.Data)
+	}
+	return s.Msg
+}
+
+// AppendTo appends the encoded message to dst.
+func (s Send) AppendTo(dst []byte) ([]byte, error) {
+	if s.IsData {
+		return AppendData(dst, s.Data)
+	}
+	return AppendEncode(dst, s.Msg)
 }
 
 // TimerKind says which timer a TimerID names.
@@ -233,6 +253,13 @@ func (c *core) send(a AssocID, stream uint16, m messages.M3UA) {
 		c.counters.DataOut++
 	}
 	c.out.Sends = append(c.out.Sends, Send{Assoc: a, Stream: stream, Msg: m})
+}
+
+// sendData queues DATA carrying u; u.Payload must stay valid until the
+// driver took the outputs (Ready).
+func (c *core) sendData(a AssocID, stream uint16, u UserData) {
+	c.counters.DataOut++
+	c.out.Sends = append(c.out.Sends, Send{Assoc: a, Stream: stream, Data: u, IsData: true})
 }
 
 func (c *core) event(e Event) { c.out.Events = append(c.out.Events, e) }

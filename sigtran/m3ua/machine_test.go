@@ -107,9 +107,9 @@ func FuzzSGP(f *testing.F) {
 			s.Timer(at, id)
 		}
 		for _, snd := range s.Ready().Sends {
-			b, err := Encode(snd.Msg)
+			b, err := Encode(snd.Message())
 			if err != nil {
-				t.Fatalf("unencodable %T: %v", snd.Msg, err)
+				t.Fatalf("unencodable %T: %v", snd.Message(), err)
 			}
 			m, err := Decode(b)
 			if err != nil {
@@ -154,9 +154,9 @@ func FuzzASP(f *testing.F) {
 		s.Deactivate(t0)
 		s.Down(t0)
 		for _, snd := range s.Ready().Sends {
-			b, err := Encode(snd.Msg)
+			b, err := Encode(snd.Message())
 			if err != nil {
-				t.Fatalf("unencodable %T: %v", snd.Msg, err)
+				t.Fatalf("unencodable %T: %v", snd.Message(), err)
 			}
 			m, err := Decode(b)
 			if err != nil {

@@ -656,7 +656,7 @@ func (s *SGP) SendDataTo(now time.Time, a AssocID, u UserData) error {
 		return fmt.Errorf("%w: association %d", ErrNoDataStream, a)
 	}
 	u.HasRC = true
-	s.send(a, st, NewData(u))
+	s.sendData(a, st, u)
 	return nil
 }
 
@@ -680,7 +680,7 @@ func (s *SGP) route(as *appServer, u UserData) {
 			s.counters.NoRoute++
 			continue
 		}
-		s.send(a, st, NewData(u))
+		s.sendData(a, st, u)
 	}
 }
 

@@ -317,7 +317,7 @@ func (h *harness) rel(at time.Time) string { return "+" + at.Sub(h.t0).String() 
 func (h *harness) drain() {
 	r := h.ready()
 	for _, s := range r.Sends {
-		b, err := Encode(s.Msg)
+		b, err := Encode(s.Message())
 		if err != nil {
 			fmt.Fprintf(&h.out, "send a=%d s=%d: UNENCODABLE %v\n", s.Assoc, s.Stream, err)
 			continue
