@@ -58,7 +58,10 @@ lab-test: setup
 
 test: vet unit rules-test lab-test
 
-# The live multihoming failover demonstration, in the lab VM.
+# The whole system live in the lab VM (internal/lab/system): two gateways,
+# six application server processes, sigload, three faults, the alarms they
+# raise and clear, and a summary. `bin/siglab demo --failover` runs the
+# SCTP multihoming experiment instead.
 demo: setup
 	$(SIGLAB) demo
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sigpool/sigpool/internal/lab"
+	"github.com/sigpool/sigpool/internal/lab/system"
 )
 
 func main() {
@@ -167,19 +168,51 @@ func execute() int {
 	}
 	failoverCmd.Flags().IntVar(&runs, "runs", 1, "repeat the experiment and print the switchover's min/median/max")
 	failoverCmd.Flags().StringSliceVar(&profiles, "profiles", []string{"telecom"}, "SCTP tuning profiles to run, in order (telecom, rfc)")
-	root.AddCommand(failoverCmd, &cobra.Command{
-		Use:   "demo",
-		Short: "Show multihoming failover live in the lab VM: two hosts, traffic, a link cut, the switchover time",
+	var (
+		sys          system.Options
+		demoFailover bool
+	)
+	systemCmd := &cobra.Command{
+		Use:   "system",
+		Short: "Run the whole-system scenario here: gateways, servers, load, three faults (needs root and kernel SCTP: the lab VM)",
 		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSystem(ctx, sys)
+		},
+	}
+	sf := systemCmd.Flags()
+	sf.IntVar(&sys.Rate, "rate", 0, "dialogues per second sigload offers (0: the scenario's default)")
+	sf.DurationVar(&sys.Warmup, "warmup", 0, "load before the first fault (0: default)")
+	sf.DurationVar(&sys.Gap, "gap", 0, "time between two faults (0: default)")
+	sf.DurationVar(&sys.Heal, "heal", 0, "time from a fault to its repair (0: default)")
+	sf.DurationVar(&sys.Tail, "tail", 0, "load after the last fault (0: default)")
+	sf.StringVar(&sys.Dir, "dir", "", "folder for the configurations and logs (default: a temporary one, kept if a target is missed)")
+	demoCmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole sigpool system live in the lab VM: two gateways, six servers, load, three faults, alarms, a summary",
+		Long: "Boots the lab VM and runs 'siglab system' there: two gateways with embedded registrars, three server hosts with two aspd each,\n" +
+			"sigload on a network host, every host on networks A and B; an aspd killed, a gateway host losing network A, a gateway killed.\n" +
+			"--failover runs the SCTP multihoming experiment instead.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := newLab()
 			if err != nil {
 				return err
 			}
-			status, err = l.Run(ctx, []string{"siglab", "failover"})
+			argv := []string{"siglab", "failover"}
+			if !demoFailover {
+				argv = []string{"siglab", "system"}
+				if sys.Rate > 0 {
+					argv = append(argv, "--rate", fmt.Sprint(sys.Rate))
+				}
+			}
+			status, err = l.Run(ctx, argv)
 			return err
 		},
-	})
+	}
+	demoCmd.Flags().BoolVar(&demoFailover, "failover", false, "run the SCTP multihoming failover experiment instead of the system")
+	demoCmd.Flags().IntVar(&sys.Rate, "rate", 0, "dialogues per second (0: the scenario's default)")
+	root.AddCommand(failoverCmd, systemCmd, demoCmd)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "siglab:", err)
 		return 2

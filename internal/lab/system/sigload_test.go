@@ -1,0 +1,47 @@
+package system
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseProgressText(t *testing.T) {
+	s, own, hasOwn, ok := ParseProgress("t=12.5s offered=1250 completed=1200 aborted=3 lost=0 in-flight=47 rate=100.0/s p50=4.1ms")
+	if !ok || !hasOwn {
+		t.Fatalf("not read as progress: ok %v, own clock %v", ok, hasOwn)
+	}
+	if s.Offered != 1250 || s.Completed != 1200 || s.Aborted != 3 || s.InFlight != 47 || own != 12500*time.Millisecond {
+		t.Errorf("sample %+v at %s", s, own)
+	}
+	if _, _, _, ok := ParseProgress("sigload: connected to 10.1.0.1:2905"); ok {
+		t.Error("a line without a completed count was read as progress")
+	}
+}
+
+func TestParseProgressJSON(t *testing.T) {
+	s, own, hasOwn, ok := ParseProgress(`{"elapsed_ms": 2100, "offered": 210, "completed": 200, "not_sent": 2, "inflight": 8}`)
+	if !ok || !hasOwn || own != 2100*time.Millisecond || s.Completed != 200 || s.NotSent != 2 || s.InFlight != 8 {
+		t.Errorf("sample %+v at %s (ok %v, own %v)", s, own, ok, hasOwn)
+	}
+	if _, _, _, ok := ParseProgress(`{"offered": 3`); ok {
+		t.Error("truncated JSON read as progress")
+	}
+}
+
+func TestParseSummary(t *testing.T) {
+	s, err := ParseSummary([]byte(`{"offered": 6000, "completed": 5995, "aborted": 5, "lost": 0, "not_sent": 0,
+		"abort_causes": {"unrecognizedTransactionID": 5},
+		"latency_ms": {"p50": 3.5, "p99": 20, "p999": 41.25, "max": 80}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Offered != 6000 || s.Completed != 5995 || s.Aborted != 5 || s.AbortCauses["unrecognizedTransactionID"] != 5 {
+		t.Errorf("counts %+v", s)
+	}
+	if s.P50 != 3500*time.Microsecond || s.P999 != 41250*time.Microsecond || s.Max != 80*time.Millisecond {
+		t.Errorf("latencies p50 %s p99.9 %s max %s", s.P50, s.P999, s.Max)
+	}
+	if _, err := ParseSummary([]byte(`{"offered": 1}`)); err == nil {
+		t.Error("a summary without a completed count was accepted")
+	}
+}

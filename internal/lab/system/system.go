@@ -1,0 +1,677 @@
+//go:build linux
+
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigpool/sigpool/internal/lab/netlab"
+)
+
+// Options shape one run of the scenario. Zero values take the defaults of
+// the demo (about a minute of load).
+type Options struct {
+	// BinDir holds sgw, aspd and sigload; empty looks them up on PATH
+	// (siglab puts the run's static builds first there).
+	BinDir string
+	// Dir receives the configuration files, the daemons' logs and
+	// sigload's summary; empty makes a temporary folder that is removed
+	// after a successful run.
+	Dir string
+	// Rate is sigload's dialogue rate (default 100/s).
+	Rate int
+	// Warmup is the load before the first fault (default 8 s); Gap the
+	// time between two faults (default 14 s); Heal the time from a fault to
+	// its repair (restart, link up; default 5 s); Tail the load after the
+	// last fault (default 14 s).
+	Warmup, Gap, Heal, Tail time.Duration
+	// ClearWait bounds the wait, after the load, for every alarm to clear
+	// (default 20 s: the longest clear hold of the inventory is 10 s).
+	ClearWait time.Duration
+	// Ready bounds the start of the daemons (default 90 s; the emulated VM
+	// is slow).
+	Ready time.Duration
+	// Recovery is the rule recovery times are computed by.
+	Recovery RecoveryRule
+	// Out receives the live lines and the summary; nil is silent.
+	Out io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.Rate <= 0 {
+		o.Rate = 100
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = 8 * time.Second
+	}
+	if o.Gap <= 0 {
+		o.Gap = 14 * time.Second
+	}
+	if o.Heal <= 0 {
+		o.Heal = 5 * time.Second
+	}
+	if o.Tail <= 0 {
+		o.Tail = 14 * time.Second
+	}
+	if o.ClearWait <= 0 {
+		o.ClearWait = 20 * time.Second
+	}
+	if o.Ready <= 0 {
+		o.Ready = 90 * time.Second
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	o.Recovery = o.Recovery.withDefaults()
+}
+
+// LoadDuration is how long sigload offers dialogues with these options.
+func (o Options) LoadDuration() time.Duration {
+	o.defaults()
+	return o.Warmup + 2*o.Gap + o.Tail
+}
+
+// FaultResult is one injected fault and how the system came through it.
+type FaultResult struct {
+	Name string
+	// At and HealedAt are from the start of the load.
+	At, HealedAt time.Duration
+	// Recovery is by Options.Recovery; NotRecovered if it never did.
+	Recovery time.Duration
+	// PreRate is the pre-fault completion rate (dialogues/s).
+	PreRate float64
+	// Err says why no recovery time could be computed, if so.
+	Err error
+}
+
+// Result is what one run measured.
+type Result struct {
+	Rate     int
+	Duration time.Duration
+	// Summary is sigload's own final account.
+	Summary *Summary
+	Faults  []FaultResult
+	// Samples is sigload's progress, timed by the harness from the start of
+	// the load.
+	Samples []Sample
+	Alarms  []AlarmEvent
+	// StillActive lists the alarms active on the gateways at the end.
+	StillActive []string
+	// Definition is the recovery rule in words.
+	Definition string
+	// Dir holds the configurations and logs of the run.
+	Dir string
+}
+
+// CompletedRatio is completed / offered (1 with nothing offered).
+func (r *Result) CompletedRatio() float64 {
+	if r.Summary == nil || r.Summary.Offered == 0 {
+		return 1
+	}
+	return float64(r.Summary.Completed) / float64(r.Summary.Offered)
+}
+
+// daemon is one process of the system with its management API.
+type daemon struct {
+	name string
+	host *netlab.Host
+	proc *netlab.Process
+	mgmt string // host:port on the host's loopback
+	log  *os.File
+}
+
+func (d *daemon) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return dialIn(d.host, ctx, network, addr)
+}
+
+// dialIn opens a connection from inside host h's network namespace: the
+// socket is made on a thread that joined it, and stays there.
+func dialIn(h *netlab.Host, ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := h.Do(func() error {
+		var d net.Dialer
+		var err error
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+func (d *daemon) client(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: d.dial, DisableKeepAlives: true}}
+}
+
+// get fetches path from the daemon's API into v (nil: status only).
+func (d *daemon) get(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.mgmt+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := d.client(3 * time.Second).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s %s: %s %s", d.name, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if v == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// waitReady polls /readyz until it answers 200, the process exits, or the
+// deadline passes.
+func (d *daemon) waitReady(ctx context.Context, deadline time.Time) error {
+	var last error
+	for time.Now().Before(deadline) {
+		if !d.proc.Running() {
+			return fmt.Errorf("%s exited while starting: %v", d.name, d.proc.Wait())
+		}
+		if last = d.get(ctx, "/readyz", nil); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s not ready: %v", d.name, last)
+}
+
+// tail returns the last n bytes of the daemon's log.
+func (d *daemon) tail(n int64) string {
+	b, err := os.ReadFile(d.log.Name())
+	if err != nil {
+		return err.Error()
+	}
+	if int64(len(b)) > n {
+		b = b[int64(len(b))-n:]
+	}
+	return string(b)
+}
+
+// system is one run in progress.
+type system struct {
+	o        Options
+	dir      string
+	topo     *netlab.Topology
+	gateways []*daemon
+	servers  []*daemon
+	load     *netlab.Process
+	start    time.Time
+
+	mu      sync.Mutex
+	samples []Sample
+	alarms  *AlarmLog
+}
+
+func (s *system) out(format string, args ...any) {
+	fmt.Fprintf(s.o.Out, format+"\n", args...)
+}
+
+func (s *system) since() time.Duration { return time.Since(s.start) }
+
+func lookBin(dir, name string) (string, error) {
+	if dir != "" {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s is not in %s (build it: CGO_ENABLED=0 go build -o %s/ ./cmd/%s)", name, dir, dir, name)
+		}
+		return p, nil
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s is not on PATH: run under siglab (it builds ./cmd/... onto the guest's PATH) or set Options.BinDir", name)
+	}
+	return p, nil
+}
+
+func (s *system) newDaemon(name string, host *netlab.Host, mgmt string, bin string, args ...string) (*daemon, error) {
+	f, err := os.Create(filepath.Join(s.dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	p := host.Command(bin, args...)
+	p.Stdout, p.Stderr = f, f
+	p.Dir = s.dir
+	return &daemon{name: name, host: host, proc: p, mgmt: mgmt, log: f}, nil
+}
+
+func (s *system) writeFile(name string, b []byte) (string, error) {
+	p := filepath.Join(s.dir, name)
+	return p, os.WriteFile(p, b, 0o644)
+}
+
+// Run builds the topology, starts the system, runs the load with the three
+// faults and returns what it measured. The error is for a run that could
+// not be carried out (a daemon missing or never ready); a run whose
+// results miss the targets returns them without error.
+func Run(ctx context.Context, o Options) (res *Result, err error) {
+	o.defaults()
+	s := &system{o: o, alarms: NewAlarmLog(o.Out)}
+	bins := map[string]string{}
+	for _, name := range []string{"sgw", "aspd", "sigload"} {
+		if bins[name], err = lookBin(o.BinDir, name); err != nil {
+			return nil, err
+		}
+	}
+	s.dir = o.Dir
+	if s.dir == "" {
+		if s.dir, err = os.MkdirTemp("", "sigpool-system-"); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return nil, err
+	}
+	if s.topo, err = netlab.New(numHosts, netlab.WithPrefix("sys")); err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, d := range append(append([]*daemon(nil), s.gateways...), s.servers...) {
+			d.proc.Kill()
+			d.log.Close()
+		}
+		s.topo.Close()
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, s.logTails(3000))
+		}
+	}()
+	s.out("topology: gw1 %s, gw2 %s, asp1..asp3 %s..%s, net1 %s (every host on networks A 10.1.0.0/24 and B 10.2.0.0/24); files and logs in %s",
+		addrs(hostGW1), addrs(hostGW2), addrs(hostASP1), addrs(hostASP1+aspHosts-1), addrs(hostNet), s.dir)
+
+	// Gateways first: the servers dial them and register with their
+	// registrars.
+	for n := 1; n <= len(gatewayHosts); n++ {
+		b, err := GatewayYAML(n)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("gw%d", n)
+		cfg, err := s.writeFile(name+".yaml", b)
+		if err != nil {
+			return nil, err
+		}
+		d, err := s.newDaemon(name, s.topo.Host(gatewayHosts[n-1]), mgmtAddr(0), bins["sgw"], "--config", cfg, "--mgmt", mgmtAddr(0))
+		if err != nil {
+			return nil, err
+		}
+		s.gateways = append(s.gateways, d)
+	}
+	for h := 0; h < aspHosts; h++ {
+		for k := 0; k < aspPerHost; k++ {
+			b, err := AspdYAML(hostASP1+h, k)
+			if err != nil {
+				return nil, err
+			}
+			name := fmt.Sprintf("asp%d%c", h+1, 'a'+k)
+			cfg, err := s.writeFile(name+".yaml", b)
+			if err != nil {
+				return nil, err
+			}
+			d, err := s.newDaemon(name, s.topo.Host(hostASP1+h), mgmtAddr(k), bins["aspd"], "--config", cfg)
+			if err != nil {
+				return nil, err
+			}
+			s.servers = append(s.servers, d)
+		}
+	}
+	startAt := time.Now()
+	if err := s.startAll(ctx, s.gateways); err != nil {
+		return nil, err
+	}
+	if err := s.startAll(ctx, s.servers); err != nil {
+		return nil, err
+	}
+	s.waitActive(ctx)
+	s.out("system ready in %s: 2 gateways, %d application server processes", time.Since(startAt).Round(100*time.Millisecond), len(s.servers))
+
+	res, err = s.runLoad(ctx, bins["sigload"])
+	if err != nil {
+		return nil, err
+	}
+	if o.Dir == "" && res.ok() {
+		os.RemoveAll(s.dir)
+		res.Dir = ""
+	}
+	return res, nil
+}
+
+// ok is the scenario's target, for keeping the files of a failed run.
+func (r *Result) ok() bool {
+	if r.Summary == nil || r.Summary.Lost != 0 || r.CompletedRatio() < 0.999 || len(r.StillActive) > 0 {
+		return false
+	}
+	for _, f := range r.Faults {
+		if f.Err != nil || f.Recovery == NotRecovered || f.Recovery >= 500*time.Millisecond {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *system) startAll(ctx context.Context, ds []*daemon) error {
+	for _, d := range ds {
+		if err := d.proc.Start(); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(s.o.Ready)
+	for _, d := range ds {
+		if err := d.waitReady(ctx, deadline); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitActive waits (bounded) until each gateway lists every server as an
+// active ASP; it only reports when that does not happen, since readiness
+// already said the servers are up.
+func (s *system) waitActive(ctx context.Context) {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, g := range s.gateways {
+		var last string
+		for {
+			var asps []struct {
+				ID    string `json:"id"`
+				State string `json:"state"`
+			}
+			err := g.get(ctx, "/api/v1/asps", &asps)
+			active := 0
+			for _, a := range asps {
+				st := strings.ToUpper(a.State)
+				if st == "ACTIVE" || st == "ASP-ACTIVE" || st == "ASP_ACTIVE" {
+					active++
+				}
+			}
+			last = fmt.Sprintf("%d of %d ASPs active (%v)", active, len(asps), err)
+			if err == nil && active >= len(s.servers) {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				s.out("warning: %s: %s after 30 s", g.name, last)
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// action is a step of the fault schedule.
+type action struct {
+	at    time.Duration
+	what  string
+	fault int // index into the faults; -1 for a repair
+	do    func() error
+}
+
+func (s *system) schedule() ([]action, []string) {
+	o := s.o
+	victim := s.servers[0]
+	gw1, gw2 := s.gateways[0], s.gateways[1]
+	names := []string{
+		fmt.Sprintf("SIGKILL %s (aspd on %s)", victim.name, victim.host.A),
+		fmt.Sprintf("gw1 loses network A (%s)", gw1.host.A),
+		fmt.Sprintf("SIGKILL gw2 (sgw on %s)", gw2.host.A),
+	}
+	t1 := o.Warmup
+	t2 := t1 + o.Gap
+	t3 := t2 + o.Gap
+	return []action{
+		{t1, names[0], 0, victim.proc.Kill},
+		{t1 + o.Heal, "restart " + victim.name, -1, victim.proc.Start},
+		{t2, names[1], 1, func() error { return s.topo.LinkDown(hostGW1, netlab.NetA) }},
+		{t2 + o.Heal, "gw1 network A back", -1, func() error { return s.topo.LinkUp(hostGW1, netlab.NetA) }},
+		{t3, names[2], 2, gw2.proc.Kill},
+		{t3 + o.Heal, "restart gw2", -1, gw2.proc.Start},
+	}, names
+}
+
+func (s *system) addSample(line string, at time.Time) {
+	smp, _, _, ok := ParseProgress(line)
+	if !ok {
+		return
+	}
+	smp.At = at.Sub(s.start)
+	s.mu.Lock()
+	s.samples = append(s.samples, smp)
+	s.mu.Unlock()
+}
+
+func (s *system) lastSample() (Sample, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) == 0 {
+		return Sample{}, false
+	}
+	return s.samples[len(s.samples)-1], true
+}
+
+func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
+	o := s.o
+	dur := o.LoadDuration()
+	summaryPath := filepath.Join(s.dir, "sigload.json")
+	logf, err := os.Create(filepath.Join(s.dir, "sigload.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	lw := &lineWriter{fn: func(line string, at time.Time) {
+		fmt.Fprintln(logf, line)
+		s.addSample(line, at)
+	}}
+	s.load = s.topo.Host(hostNet).Command(bin, sigloadArgs(o.Rate, dur, summaryPath)...)
+	s.load.Stdout, s.load.Stderr = lw, lw
+	s.load.Dir = s.dir
+
+	actions, names := s.schedule()
+	s.out("load: sigload on net1 %s, %d dialogues/s for %s through both gateways", addrs(hostNet), o.Rate, dur)
+	s.out("schedule: %s", describe(actions))
+	s.start = time.Now()
+	if err := s.load.Start(); err != nil {
+		return nil, err
+	}
+	// Alarms: every gateway's notification stream, from inside its host.
+	wctx, stopWatch := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, g := range s.gateways {
+		w := &AlarmWatcher{Source: g.name, Base: "http://" + g.mgmt, Dial: g.dial, Start: s.start, Emit: s.alarms.Add}
+		wg.Add(1)
+		go func() { defer wg.Done(); w.Run(wctx) }()
+	}
+	defer func() { stopWatch(); wg.Wait() }()
+
+	faultAt := make([]time.Duration, len(names))
+	healAt := make([]time.Duration, len(names))
+	loadDone := make(chan error, 1)
+	go func() { loadDone <- s.load.Wait() }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	next := 0
+	var prev Sample
+	var loadErr error
+	timer := time.NewTimer(actions[0].at)
+	defer timer.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			s.load.Kill()
+			return nil, ctx.Err()
+		case loadErr = <-loadDone:
+			break loop
+		case <-tick.C:
+			cur, ok := s.lastSample()
+			if !ok {
+				s.out("%8.3fs  load: no progress from sigload yet", s.since().Seconds())
+				continue
+			}
+			s.out("%8.3fs  offered %7d  completed %7d  aborted %4d  lost %4d  not sent %4d  in flight %4d  | last s: %5d completed",
+				s.since().Seconds(), cur.Offered, cur.Completed, cur.Aborted, cur.Lost, cur.NotSent, cur.InFlight, cur.Completed-prev.Completed)
+			prev = cur
+		case <-timer.C:
+			a := actions[next]
+			at := s.since()
+			err := a.do()
+			status := ""
+			if err != nil {
+				status = " FAILED: " + err.Error()
+			}
+			if a.fault >= 0 {
+				faultAt[a.fault] = at
+				s.out("%8.3fs  FAULT  %s%s", at.Seconds(), a.what, status)
+			} else {
+				healAt[(next-1)/2] = at
+				s.out("%8.3fs  REPAIR %s%s", at.Seconds(), a.what, status)
+			}
+			if err != nil {
+				s.load.Kill()
+				return nil, fmt.Errorf("%s: %w", a.what, err)
+			}
+			next++
+			if next < len(actions) {
+				timer.Reset(max(0, actions[next].at-s.since()))
+			}
+		}
+	}
+	loadEnd := s.since()
+	if next < len(actions) {
+		return nil, fmt.Errorf("sigload ended after %s, before the schedule did (%v); its output is in %s", loadEnd.Round(time.Millisecond), loadErr, filepath.Join(s.dir, "sigload.log"))
+	}
+	b, err := os.ReadFile(summaryPath)
+	if err != nil {
+		return nil, fmt.Errorf("sigload (exit %v) wrote no summary: %w", loadErr, err)
+	}
+	sum, err := ParseSummary(b)
+	if err != nil {
+		return nil, err
+	}
+	still := s.waitCleared(ctx)
+
+	s.mu.Lock()
+	samples := append([]Sample(nil), s.samples...)
+	s.mu.Unlock()
+	res := &Result{
+		Rate: o.Rate, Duration: dur, Summary: sum, Samples: samples,
+		Alarms: s.alarms.Events(), StillActive: still,
+		Definition: o.Recovery.Definition(), Dir: s.dir,
+	}
+	for i, n := range names {
+		f := FaultResult{Name: n, At: faultAt[i], HealedAt: healAt[i]}
+		f.Recovery, f.PreRate, f.Err = o.Recovery.Recovery(samples, faultAt[i])
+		res.Faults = append(res.Faults, f)
+	}
+	res.Report(o.Out)
+	return res, nil
+}
+
+func describe(actions []action) string {
+	var parts []string
+	for _, a := range actions {
+		parts = append(parts, fmt.Sprintf("%s at %s", a.what, a.at))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// waitCleared waits until no gateway lists an active alarm, up to
+// ClearWait, and returns those still active then.
+func (s *system) waitCleared(ctx context.Context) []string {
+	deadline := time.Now().Add(s.o.ClearWait)
+	for {
+		var still []string
+		for _, g := range s.gateways {
+			var m map[string]struct {
+				Name   string `json:"alarmName"`
+				Object string `json:"objectInstance"`
+			}
+			if err := g.get(ctx, "/api/fm/v1/alarms", &m); err != nil {
+				still = append(still, fmt.Sprintf("%s: alarm list: %v", g.name, err))
+				continue
+			}
+			for _, a := range m {
+				still = append(still, fmt.Sprintf("%s: %s on %s", g.name, a.Name, a.Object))
+			}
+		}
+		sort.Strings(still)
+		if len(still) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return still
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func (s *system) logTails(n int64) string {
+	var b strings.Builder
+	for _, d := range append(append([]*daemon(nil), s.gateways...), s.servers...) {
+		fmt.Fprintf(&b, "--- %s (%s), last %d bytes:\n%s\n", d.name, d.log.Name(), n, d.tail(n))
+	}
+	return b.String()
+}
+
+// Report prints the summary table, the recovery times and the alarms.
+func (r *Result) Report(w io.Writer) {
+	fmt.Fprintf(w, "\n=== sigpool system: %d dialogues/s for %s, 2 gateways, 6 application server processes, 3 faults\n", r.Rate, r.Duration)
+	if s := r.Summary; s != nil {
+		fmt.Fprintf(w, "  %-12s %10s\n", "dialogues", "count")
+		fmt.Fprintf(w, "  %-12s %10d\n", "offered", s.Offered)
+		fmt.Fprintf(w, "  %-12s %10d  (%.3f%%)\n", "completed", s.Completed, 100*r.CompletedRatio())
+		fmt.Fprintf(w, "  %-12s %10d\n", "aborted", s.Aborted)
+		for c, n := range s.AbortCauses {
+			fmt.Fprintf(w, "    %-10s %10d\n", c, n)
+		}
+		fmt.Fprintf(w, "  %-12s %10d  (no answer and no abort)\n", "lost", s.Lost)
+		fmt.Fprintf(w, "  %-12s %10d\n", "not sent", s.NotSent)
+		fmt.Fprintf(w, "  latency: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max))
+	}
+	fmt.Fprintf(w, "  %s\n", r.Definition)
+	fmt.Fprintf(w, "  %-44s %9s %9s %12s %10s\n", "fault", "at", "healed", "pre-rate/s", "recovery")
+	for _, f := range r.Faults {
+		rec := fmt.Sprintf("%.0fms", float64(f.Recovery)/1e6)
+		switch {
+		case f.Err != nil:
+			rec = "n/a: " + f.Err.Error()
+		case f.Recovery == NotRecovered:
+			rec = "never"
+		}
+		fmt.Fprintf(w, "  %-44s %8.3fs %8.3fs %12.1f %10s\n", f.Name, f.At.Seconds(), f.HealedAt.Seconds(), f.PreRate, rec)
+	}
+	raised, cleared := 0, 0
+	for _, e := range r.Alarms {
+		switch e.Kind {
+		case "raised":
+			raised++
+		case "cleared":
+			cleared++
+		}
+	}
+	fmt.Fprintf(w, "  alarms from the gateways' management APIs: %d raised, %d cleared, %d still active at the end\n", raised, cleared, len(r.StillActive))
+	for _, a := range r.StillActive {
+		fmt.Fprintf(w, "    still active: %s\n", a)
+	}
+	if r.Dir != "" {
+		fmt.Fprintf(w, "  configurations and logs: %s\n", r.Dir)
+	}
+}
+
+func ms(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fms", float64(d)/1e6)
+}
