@@ -1,0 +1,62 @@
+// Package asp is the application server side of sigpool (docs/gateway.md):
+// one application server process is one M3UA ASP, with an association to
+// every gateway, and one RSerPool pool element of its service's pool,
+// registered with the registrars embedded in the gateways.
+//
+// # Identity and transaction ids
+//
+// The server's PE identifier is also the ASP Identifier it sends in ASPUP;
+// that is how a gateway knows which element an association belongs to. Every
+// TCAP transaction id the server allocates is 4 octets: the tag (the low 16
+// bits of the PE identifier) then a 16-bit counter that skips the ids still
+// in use (TIDs). A network Continue, End or Abort names its dialogue's
+// owner by the tag of its destination transaction id, so a gateway needs no
+// table. A registrar refuses an element whose tag another live element of the
+// pool already has (cause 0x4, Non-unique PE Identifier); the server then
+// draws a new random identifier and starts over: a new M3UA client (new ASP
+// Identifier) and a new registration.
+//
+// # Dialogues
+//
+// A network Begin opens a Dialogue and goes to Handler.Begin; the handler
+// answers with Dialogue.Continue, End or Abort, now or later from any
+// goroutine. Answers are SCCP replies (called and calling addresses of the
+// network's last message swapped, the same protocol class) in M3UA DATA
+// back to the originating point code, with the SLS of the Begin for the
+// whole dialogue. A continuation whose destination transaction id is held
+// by no dialogue here is answered with a P-Abort, unrecognized transaction
+// id (Q.773), to its originating id. A dialogue idle for longer than
+// Config.DialogueTimeout is aborted towards the network and counted.
+//
+// Load, registered with the pool element, is the number of dialogues held
+// over Config.Capacity (rserpool's load scale), pushed to the element on
+// every whole percent; the element registers it again at once when it moved
+// by more than Config.LoadStep since the last registration.
+//
+// # Checkpoints and hand-over
+//
+// Dialogue.Checkpoint sends an ASAP Cookie (RFC 5352 message 0x0b, PPID 11)
+// to every gateway on the M3UA association, on the stream the dialogue's
+// DATA takes: its value is the transaction id followed by the opaque state.
+// The end of a dialogue (End, Abort, timeout, either side) sends the cookie
+// with an empty state, which tells the gateways to forget it. When a server
+// goes, a gateway hands each of its dialogues whose continuation arrives to
+// another live element with an ASAP Cookie Echo carrying that value, then
+// the continuation on the same stream. The receiving server adopts the
+// dialogue under its old transaction id (old tag), calls Handler.Resume with
+// the state, and handles the continuation as usual. A duplicate echo for a
+// dialogue already held is ignored and counted.
+//
+// # Traffic that is not a dialogue
+//
+// TCAP Unidirectional messages go to Handler.Unidirectional, SCCP that is
+// not TCAP (UDTS, XUDTS, undecodable user data) to Handler.SCCP, and MTP3
+// user data of another service indicator to Handler.MTP3.
+//
+// # Stopping
+//
+// Drain refuses new Begins (P-Abort, resource limitation), deregisters the
+// element and waits for the dialogues held to end, within its context;
+// Shutdown then takes the ASP down at every gateway (ASPIA, ASPDN, SCTP
+// SHUTDOWN); Close aborts everything at once.
+package asp
