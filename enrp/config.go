@@ -101,6 +101,14 @@ type Config struct {
 	// Security Considerations.
 	Allow []netip.Prefix
 
+	// TagBits, when not zero, makes the low TagBits bits of a PE
+	// identifier a tag unique within its pool: a registration whose tag
+	// equals that of another live element of the pool (another identifier)
+	// is refused with Non-unique PE Identifier, and identifiers the
+	// registrar draws avoid the tags in use. The gateway sets 16: the tag
+	// names a dialogue's owner in its transaction ids (docs/gateway.md).
+	TagBits int
+
 	// Rand draws PE identifiers and drives randomized policies; nil: a
 	// fixed seed derived from ServerID.
 	Rand *rand.Rand

@@ -39,5 +39,18 @@
 // higher server ID), followed by endpoint keep-alives with the H flag to
 // each element taken over, on an association to its ASAP transport.
 //
+// With Config.TagBits set, the low TagBits bits of a PE identifier are a
+// tag unique within the pool (docs/gateway.md): a registration whose tag
+// another live element holds is refused with Non-unique PE Identifier.
+//
+// # Embedding
+//
+// A process that embeds the registrar (the gateway) selects from the local
+// handlespace with Driver.Select (as a handle resolution would, counted),
+// reads a pool with Driver.Elements, and reports an unreachable element
+// with Driver.ReportUnreachable (one pool user's report). OnEvent follows
+// every element in and out of the handlespace: Registered (Conn 0 when
+// learned from a peer), Deregistered and Removed.
+//
 // The defaults, beside RFC 5353's and rsplib's, are in config.go.
 package enrp

@@ -121,12 +121,18 @@ func (r *Ready) Empty() bool {
 // Event is something the layer above (logs, metrics, alarms) learns.
 type Event interface{ event() }
 
-// Registered: an element registered (Initial) or re-registered here.
+// Registered: an element registered (Initial) or re-registered here, or,
+// with Conn 0, was learned or updated from a peer registrar (a handle
+// update or table). Registered, Deregistered and Removed together follow
+// every element in and out of the handlespace, for an embedder that keeps
+// its own view.
 type Registered struct {
 	Conn    ConnID
 	Handle  []byte
 	ID      uint32
+	Home    uint32 // its home registrar
 	Initial bool
+	Element rserpool.PoolElement
 }
 
 // Deregistered: an element deregistered here.
@@ -145,16 +151,27 @@ const (
 	RemovedConnLost                          // its association ended
 	RemovedReports                           // MAX-BAD-PE-REPORT pool users reported it
 	RemovedExpired                           // its registration life ran out
+	RemovedByPeer                            // its home registrar said it left (handle update)
+	RemovedResync                            // its home registrar no longer has it (resynchronisation)
 )
 
+var removeReasons = [...]string{"", "keep-alive timeout", "association lost", "unreachable reports", "expired",
+	"deleted by its home", "resynchronisation"}
+
 func (r RemoveReason) String() string {
-	return [...]string{"", "keep-alive timeout", "association lost", "unreachable reports", "expired"}[r]
+	if int(r) < len(removeReasons) && r != 0 {
+		return removeReasons[r]
+	}
+	return fmt.Sprintf("RemoveReason(%d)", uint8(r))
 }
 
-// Removed: an element this registrar was home of was removed.
+// Removed: an element left the handlespace without deregistering here:
+// one this registrar was home of (Home is this registrar), or one of a
+// peer's (Home is the peer; RemovedByPeer, RemovedResync, RemovedExpired).
 type Removed struct {
 	Handle []byte
 	ID     uint32
+	Home   uint32
 	Reason RemoveReason
 }
 
@@ -239,8 +256,19 @@ type Counters struct {
 	Causes          [16]uint64 // Operation Error causes sent (ASAP and ENRP)
 	Undecodable     uint64
 	RateLimited     uint64
-	Removed         [5]uint64 // per RemoveReason
+	Removed         [7]uint64 // per RemoveReason
 	Takeovers       uint64    // takeovers this registrar won
 	Resyncs         uint64
 	PeersDead       uint64
+	// Registrations accepted here (initial and re-registrations);
+	// Resolutions: handle resolutions answered (ASAP and in-process);
+	// Reports: endpoint-unreachable reports taken (ASAP and in-process);
+	// TagConflicts: registrations refused because their tag was in use.
+	Registrations uint64
+	Resolutions   uint64
+	Reports       uint64
+	TagConflicts  uint64
+	// ChecksumMismatches: presences whose checksum differed from ours
+	// (each starts a resynchronisation unless one is under way).
+	ChecksumMismatches uint64
 }

@@ -3,6 +3,7 @@ package enrp
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -398,10 +399,10 @@ func (r *Registrar) Timer(now time.Time, id TimerID) {
 			k := elemKey{string(e.Pool().Handle()), e.ID()}
 			if h := r.mine[k]; h != nil {
 				r.forget(k, h)
-				r.counters.Removed[RemovedExpired]++
 				r.update(DelPE, e)
-				r.emit(Removed{Handle: e.Pool().Handle(), ID: e.ID(), Reason: RemovedExpired})
 			}
+			r.counters.Removed[RemovedExpired]++
+			r.emit(Removed{Handle: e.Pool().Handle(), ID: e.ID(), Home: e.Home(), Reason: RemovedExpired})
 			delete(r.reports, k)
 		}
 		r.rearmExpiry()
@@ -472,9 +473,10 @@ func (r *Registrar) remove(now time.Time, k elemKey, why RemoveReason) {
 		return
 	}
 	r.update(DelPE, e)
+	home := e.Home()
 	r.hs.Deregister([]byte(k.handle), k.id)
 	r.counters.Removed[why]++
-	r.emit(Removed{Handle: []byte(k.handle), ID: k.id, Reason: why})
+	r.emit(Removed{Handle: []byte(k.handle), ID: k.id, Home: home, Reason: why})
 	r.rearmExpiry()
 }
 
@@ -592,9 +594,15 @@ func (r *Registrar) register(now time.Time, c ConnID, cn *conn, m *rserpool.Regi
 	}
 	pe := m.Element
 	if pe.ID == 0 {
-		for pe.ID == 0 || r.hs.Find(m.PoolHandle, pe.ID) != nil {
+		for tries := 0; pe.ID == 0 || r.hs.Find(m.PoolHandle, pe.ID) != nil || (tries < 64 && r.tagTaken(m.PoolHandle, pe.ID) != 0); tries++ {
 			pe.ID = r.cfg.Rand.Uint32()
 		}
+	}
+	if other := r.tagTaken(m.PoolHandle, pe.ID); other != 0 {
+		r.counters.TagConflicts++
+		reject(&rserpool.Error{Cause: rserpool.CauseNonUniquePEIdentifier,
+			Reason: fmt.Sprintf("tag 0x%x of PE identifier 0x%08x in use by element 0x%08x", pe.ID&r.tagMask(), pe.ID, other)})
+		return
 	}
 	k := elemKey{string(m.PoolHandle), pe.ID}
 	if old := r.mine[k]; old != nil && old.conn != c {
@@ -616,9 +624,39 @@ func (r *Registrar) register(now time.Time, c ConnID, cn *conn, m *rserpool.Regi
 	}
 	r.adopt(now, k, c, false)
 	r.rearmExpiry()
+	r.counters.Registrations++
 	r.sendASAP(c, &rserpool.RegistrationResponse{PoolHandle: m.PoolHandle, ID: pe.ID})
-	r.update(AddPE, r.hs.Find(m.PoolHandle, pe.ID))
-	r.emit(Registered{Conn: c, Handle: m.PoolHandle, ID: pe.ID, Initial: created})
+	e := r.hs.Find(m.PoolHandle, pe.ID)
+	r.update(AddPE, e)
+	r.emit(Registered{Conn: c, Handle: m.PoolHandle, ID: pe.ID, Home: r.cfg.ServerID, Initial: created, Element: e.PoolElement()})
+}
+
+func (r *Registrar) tagMask() uint32 {
+	if r.cfg.TagBits >= 32 {
+		return ^uint32(0)
+	}
+	return 1<<uint(r.cfg.TagBits) - 1
+}
+
+// tagTaken returns the identifier of another live element of the pool
+// whose tag (the low TagBits bits) equals id's, or 0 when there is none or
+// tags are off.
+func (r *Registrar) tagTaken(handle []byte, id uint32) uint32 {
+	if r.cfg.TagBits <= 0 {
+		return 0
+	}
+	p := r.hs.Pool(handle)
+	if p == nil {
+		return 0
+	}
+	mask := r.tagMask()
+	r.scratch = p.AppendElements(r.scratch[:0])
+	for _, e := range r.scratch {
+		if e.ID() != id && (e.ID()^id)&mask == 0 {
+			return e.ID()
+		}
+	}
+	return 0
 }
 
 func (r *Registrar) resolve(c ConnID, m *rserpool.HandleResolution) {
@@ -638,6 +676,7 @@ func (r *Registrar) resolve(c ConnID, m *rserpool.HandleResolution) {
 			Causes: []rserpool.ErrorCause{{Code: e.Cause}}})
 		return
 	}
+	r.counters.Resolutions++
 	resp := &rserpool.HandleResolutionResponse{PoolHandle: m.PoolHandle}
 	if p := r.hs.Pool(m.PoolHandle); p != nil {
 		resp.Policy = &rserpool.Policy{Type: p.Policy()}
@@ -649,13 +688,19 @@ func (r *Registrar) resolve(c ConnID, m *rserpool.HandleResolution) {
 }
 
 func (r *Registrar) reported(now time.Time, c ConnID, cn *conn, m *rserpool.EndpointUnreachable) {
-	k := elemKey{string(m.PoolHandle), m.ID}
-	if r.hs.Find(m.PoolHandle, m.ID) == nil {
-		return
-	}
 	who := cn.remote.String()
 	if !cn.remote.IsValid() {
 		who = "conn:" + strconv.FormatUint(uint64(c), 10)
+	}
+	r.report(now, c, who, m.PoolHandle, m.ID)
+}
+
+// report counts pool user who's report that element id of handle is
+// unreachable; c is its association (0: in-process).
+func (r *Registrar) report(now time.Time, c ConnID, who string, handle []byte, id uint32) {
+	k := elemKey{string(handle), id}
+	if r.hs.Find(handle, id) == nil {
+		return
 	}
 	rs := r.reports[k]
 	if rs == nil {
@@ -670,7 +715,8 @@ func (r *Registrar) reported(now time.Time, c ConnID, cn *conn, m *rserpool.Endp
 	if _, seen := rs[who]; !seen {
 		rs[who] = now // counts once per pool user within the window
 	}
-	r.emit(Reported{Conn: c, Handle: m.PoolHandle, ID: m.ID, Count: len(rs)})
+	r.counters.Reports++
+	r.emit(Reported{Conn: c, Handle: handle, ID: id, Count: len(rs)})
 	if len(rs) >= r.cfg.MaxBadPEReport {
 		r.remove(now, k, RemovedReports)
 	}
@@ -772,7 +818,11 @@ func (r *Registrar) ENRPMessage(now time.Time, c ConnID, m Message) {
 			r.sendENRP(c, &ListRequest{Servers: r.servers(sender)})
 			return
 		}
-		if ours := r.hs.Checksum(sender); ours != m.Checksum && p.resync == nil && !p.syncing {
+		ours := r.hs.Checksum(sender)
+		if ours != m.Checksum {
+			r.counters.ChecksumMismatches++
+		}
+		if ours != m.Checksum && p.resync == nil && !p.syncing {
 			r.counters.Resyncs++
 			p.resync = map[elemKey]bool{}
 			r.emit(ResyncStarted{ServerID: sender, Theirs: m.Checksum, Our: ours})
@@ -910,6 +960,8 @@ func (r *Registrar) tableReceived(now time.Time, c ConnID, p *peer, m *HandleTab
 		for _, e := range stale {
 			if !p.resync[elemKey{string(e.Pool().Handle()), e.ID()}] {
 				r.hs.Deregister(e.Pool().Handle(), e.ID())
+				r.counters.Removed[RemovedResync]++
+				r.emit(Removed{Handle: e.Pool().Handle(), ID: e.ID(), Home: p.id, Reason: RemovedResync})
 			}
 		}
 		p.resync = nil
@@ -926,8 +978,9 @@ func (r *Registrar) learn(now time.Time, handle []byte, pe rserpool.PoolElement)
 	if h := r.mine[k]; h != nil && pe.HomeRegistrar != r.cfg.ServerID {
 		r.forget(k, h) // it re-registered elsewhere
 	}
-	if _, _, err := r.hs.Register(handle, pe, now); err == nil {
+	if e, created, err := r.hs.Register(handle, pe, now); err == nil {
 		r.rearmExpiry()
+		r.emit(Registered{Handle: e.Pool().Handle(), ID: pe.ID, Home: pe.HomeRegistrar, Initial: created, Element: e.PoolElement()})
 	}
 }
 
@@ -941,9 +994,12 @@ func (r *Registrar) handleUpdate(now time.Time, m *HandleUpdate) {
 	case DelPE:
 		k := elemKey{string(m.PoolHandle), m.Element.ID}
 		if e := r.hs.Find(m.PoolHandle, m.Element.ID); e != nil && e.Home() != r.cfg.ServerID {
+			home := e.Home()
 			r.hs.Deregister(m.PoolHandle, m.Element.ID)
 			delete(r.reports, k)
 			r.rearmExpiry()
+			r.counters.Removed[RemovedByPeer]++
+			r.emit(Removed{Handle: m.PoolHandle, ID: m.Element.ID, Home: home, Reason: RemovedByPeer})
 		}
 	}
 }

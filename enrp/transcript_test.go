@@ -32,6 +32,9 @@ import (
 //	tick D                             advance the clock, firing due timers in order
 //	state                              the handlespace, checksums and peers
 //	counters
+//	local-resolve pool=P [k=N]         what an embedding process selects (Registrar.Resolve)
+//	local-elements pool=P              the pool's elements (Registrar.Elements)
+//	local-unreachable pool=P id=N      an in-process unreachable report
 func TestTranscripts(t *testing.T) {
 	datadriven.Walk(t, "testdata/registrar", func(t *testing.T, path string) {
 		h := &harness{now: time.Unix(1_000_000, 0), armed: map[TimerID]time.Time{}}
@@ -132,6 +135,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 				cfg.ReportRate = int(num(t, v))
 			case "repburst":
 				cfg.ReportBurst = int(num(t, v))
+			case "tagbits":
+				cfg.TagBits = int(num(t, v))
 			default:
 				t.Fatalf("unknown argument %s", a.Key)
 			}
@@ -217,6 +222,29 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		return b.String()
 	case "state":
 		return h.state()
+	case "local-resolve":
+		// The embedding process selects, as Driver.Select does.
+		pool, _ := arg(d, "pool")
+		k := 0
+		if v, ok := arg(d, "k"); ok {
+			k = int(num(t, v))
+		}
+		pes, err := h.r.Resolve([]byte(pool), k, nil)
+		if err != nil {
+			fmt.Fprintf(&b, "error %v\n", err)
+		}
+		for _, pe := range pes {
+			fmt.Fprintf(&b, "selected %s load=%d\n", fmtPE(pe), pe.Policy.Load)
+		}
+	case "local-elements":
+		pool, _ := arg(d, "pool")
+		for _, pe := range h.r.Elements([]byte(pool), nil) {
+			fmt.Fprintf(&b, "element %s load=%d\n", fmtPE(pe), pe.Policy.Load)
+		}
+	case "local-unreachable":
+		pool, _ := arg(d, "pool")
+		id, _ := arg(d, "id")
+		h.r.Unreachable(h.now, []byte(pool), uint32(num(t, id)))
 	case "counters":
 		c := h.r.Counters()
 		for i, n := range c.ASAPIn {
@@ -246,6 +274,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		fmt.Fprintf(&b, "undecodable %d, rate-limited %d, takeovers %d, resyncs %d, peers dead %d\n",
 			c.Undecodable, c.RateLimited, c.Takeovers, c.Resyncs, c.PeersDead)
+		fmt.Fprintf(&b, "registrations %d, resolutions %d, reports %d, tag conflicts %d, checksum mismatches %d\n",
+			c.Registrations, c.Resolutions, c.Reports, c.TagConflicts, c.ChecksumMismatches)
 		return b.String()
 	default:
 		t.Fatalf("unknown command %s", d.Cmd)
@@ -438,11 +468,14 @@ func fmtENRP(m Message) string {
 func fmtEvent(e Event) string {
 	switch e := e.(type) {
 	case Registered:
+		if e.Conn == 0 {
+			return fmt.Sprintf("learned pool=%s id=%d home=%d initial=%v", e.Handle, e.ID, e.Home, e.Initial)
+		}
 		return fmt.Sprintf("registered c=%d pool=%s id=%d initial=%v", e.Conn, e.Handle, e.ID, e.Initial)
 	case Deregistered:
 		return fmt.Sprintf("deregistered pool=%s id=%d", e.Handle, e.ID)
 	case Removed:
-		return fmt.Sprintf("removed pool=%s id=%d (%v)", e.Handle, e.ID, e.Reason)
+		return fmt.Sprintf("removed pool=%s id=%d home=%d (%v)", e.Handle, e.ID, e.Home, e.Reason)
 	case Refused:
 		return fmt.Sprintf("refused c=%d %v", e.Conn, e.Err.Cause)
 	case RateLimited:

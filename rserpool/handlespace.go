@@ -1,9 +1,11 @@
 package rserpool
 
 import (
+	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -104,6 +106,17 @@ func (p *Pool) Len() int { return len(p.byID) }
 
 // Element returns the element with identifier id, or nil.
 func (p *Pool) Element(id uint32) *Element { return p.byID[id] }
+
+// AppendElements appends the pool's elements to dst in identifier order,
+// without touching the selection state.
+func (p *Pool) AppendElements(dst []*Element) []*Element {
+	n := len(dst)
+	for _, e := range p.byID {
+		dst = append(dst, e)
+	}
+	slices.SortFunc(dst[n:], func(a, b *Element) int { return cmp.Compare(a.pe.ID, b.pe.ID) })
+	return dst
+}
 
 // Len returns the number of elements in the handlespace.
 func (hs *Handlespace) Len() int { return hs.count }

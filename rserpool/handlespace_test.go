@@ -408,3 +408,27 @@ func FuzzHandlespace(f *testing.F) {
 		}
 	})
 }
+
+func TestPoolAppendElements(t *testing.T) {
+	hs := newHS(1)
+	h := []byte("p")
+	for _, id := range []uint32{9, 3, 7} {
+		if _, _, err := hs.Register(h, testPE(id, Policy{Type: RoundRobin}), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := hs.Pool(h)
+	before := p.Select(1, nil)[0].ID()
+	dst := []*Element{nil}
+	dst = p.AppendElements(dst)
+	if len(dst) != 4 || dst[0] != nil || dst[1].ID() != 3 || dst[2].ID() != 7 || dst[3].ID() != 9 {
+		t.Fatalf("elements %v", dst)
+	}
+	// Listing does not move round robin on: the next pick follows the one
+	// before the listing.
+	next := p.Select(1, nil)[0].ID()
+	if next == before {
+		t.Errorf("round robin picked %d twice", next)
+	}
+	checkPool(t, p)
+}

@@ -317,13 +317,18 @@ func counterFields(c enrp.Counters, elements int) []zap.Field {
 func logEvent(log *zap.Logger, e enrp.Event) {
 	switch e := e.(type) {
 	case enrp.Registered:
+		if e.Conn == 0 { // learned from a peer: its home logged the registration
+			log.Debug("element learned", zap.ByteString("pool", e.Handle), zap.Uint32("pe", e.ID),
+				zap.Uint32("home", e.Home), zap.Bool("initial", e.Initial))
+			return
+		}
 		log.Info("registration", zap.ByteString("pool", e.Handle), zap.Uint32("pe", e.ID),
 			zap.Bool("initial", e.Initial), zap.Uint64("assoc", uint64(e.Conn)))
 	case enrp.Deregistered:
 		log.Info("deregistration", zap.ByteString("pool", e.Handle), zap.Uint32("pe", e.ID))
 	case enrp.Removed:
 		log.Warn("element removed", zap.ByteString("pool", e.Handle), zap.Uint32("pe", e.ID),
-			zap.Stringer("reason", e.Reason))
+			zap.Uint32("home", e.Home), zap.Stringer("reason", e.Reason))
 	case enrp.Refused:
 		log.Warn("refused", zap.Uint64("assoc", uint64(e.Conn)), zap.Stringer("cause", e.Err.Cause),
 			zap.String("reason", e.Err.Reason))
