@@ -1,0 +1,749 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/sigpool/sigpool/sigtran/m3ua"
+	"github.com/sigpool/sigpool/sigtran/sccp"
+	"github.com/sigpool/sigpool/sigtran/tcap"
+)
+
+// Pools is what the core asks of the RSerPool handlespace (the embedded
+// registrar's, through enrp.Driver; a plain rserpool.Handlespace in tests).
+type Pools interface {
+	// Select appends to dst up to k identifiers of elements of pool handle,
+	// best first by the pool's policy, and returns dst. It may move the
+	// policy's state (round robin position).
+	Select(handle []byte, k int, dst []uint32) []uint32
+	// Elements appends the identifiers of every element of the pool.
+	Elements(handle []byte, dst []uint32) []uint32
+}
+
+// ActionKind says what an Action asks of the driver.
+type ActionKind uint8
+
+// Actions.
+const (
+	// SendServer: send Data to the ASP on Assoc alone
+	// (m3ua.Server.SendDataTo on the server side).
+	SendServer ActionKind = iota + 1
+	// SendNetwork: send Data to the network AS Data.RC
+	// (m3ua.Server.SendData on the network side).
+	SendNetwork
+	// CookieEcho: send ASAP Cookie Echo with parameter value Cookie to the
+	// ASP on Assoc (PPID 11), on the stream DATA with SLS Data.SLS takes,
+	// before the SendServer that follows.
+	CookieEcho
+	// ReportUnreachable: tell the registrar element ID of pool Handle is
+	// unreachable.
+	ReportUnreachable
+	// Destination: the service's point code PC is Available or not: DAVA
+	// or DUNA toward the network (m3ua.Server.SetDestination).
+	Destination
+	// PoolLevel: service Service now has Live live elements (alarms when
+	// below its MinElements).
+	PoolLevel
+)
+
+var actionNames = [...]string{"", "send-server", "send-network", "cookie-echo", "report-unreachable", "destination", "pool-level"}
+
+func (k ActionKind) String() string {
+	if int(k) < len(actionNames) {
+		return actionNames[k]
+	}
+	return "action?"
+}
+
+// Action is one output of the core. Slices alias the input or the core's
+// buffers: they are valid until the next input.
+type Action struct {
+	Kind      ActionKind
+	Assoc     m3ua.AssocID
+	Data      m3ua.UserData
+	Cookie    []byte
+	Handle    []byte
+	ID        uint32
+	PC        uint32
+	Available bool
+	Service   int
+	Live      int
+}
+
+// Reason is why the core (or the driver) discarded a message.
+type Reason uint8
+
+// Discard reasons.
+const (
+	ReasonNoRoute          Reason = iota // no routing key matches (network) or no network AS has the DPC (servers)
+	ReasonNoElement                      // the service's pool has no live, ASP-ACTIVE element here
+	ReasonSCCPUndecodable                // SI 3 whose SCCP part does not decode
+	ReasonOwnerGone                      // continuation of a dialogue whose owner is gone, no cookie held
+	ReasonCookieMalformed                // a cookie shorter than a transaction id, or from no active ASP
+	ReasonQueueFull                      // the driver's input queue was full
+	ReasonSendFailed                     // the M3UA layer refused the send
+	ReasonEncode                         // an answer could not be encoded
+	ReasonDraining                       // a new dialogue arrived while the gateway drains
+	NumReasons
+)
+
+var reasonNames = [...]string{"no_route", "no_element", "sccp_undecodable", "owner_gone", "cookie_malformed", "queue_full", "send_failed", "encode_failed", "draining"}
+
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Counters are the core's counts. They only grow, except DialoguesActive and
+// CookiesHeld.
+type Counters struct {
+	NetworkIn, ServerIn  uint64 // MSUs received from each side
+	ToServers, ToNetwork uint64 // MSUs sent to each side
+	Discarded            [NumReasons]uint64
+	DialoguesStarted     uint64 // network Begins given to an element
+	DialoguesFailedOver  uint64 // dialogues moved to a new owner with their cookie
+	DialoguesAborted     uint64 // TC-ABORTs sent to the network
+	DialoguesActive      int64  // Begins minus Ends and Aborts seen (either side); an estimate
+	Resent               uint64 // unsent MSUs routed again
+	Selections           uint64 // elements chosen by a pool's policy
+	CookiesStored        uint64
+	CookiesEvicted       uint64 // pushed out by the bound
+	CookiesExpired       uint64 // outlived the cookie lifetime
+	CookiesHeld          int
+}
+
+// server is one ASP association on the server side.
+type server struct {
+	assoc  m3ua.AssocID
+	id     uint32
+	hasID  bool
+	active []uint32 // routing contexts it is ASP-ACTIVE for
+}
+
+type service struct {
+	idx     int
+	cfg     Service
+	handle  []byte
+	score   int
+	byID    map[uint32]*server // ASP-ACTIVE here, by PE identifier
+	byTag   map[uint16]*server
+	ids     []uint32 // keys of byID, sorted
+	members map[uint32]struct{}
+	sls     [256]*server
+	live    int
+}
+
+// Core is the gateway's sans-I/O router. Inputs are its methods; Ready returns
+// the actions they produced. Not safe for concurrent use.
+type Core struct {
+	pools    Pools
+	services []*service
+	byRC     map[uint32]*service
+	byKey    []*service // by decreasing specificity
+	netRC    map[uint32]uint32
+	servers  map[m3ua.AssocID]*server
+	cookies  cookieStore
+	ctr      Counters
+	draining bool
+	// dest is what the network was last told of each service point code
+	// (DAVA true, DUNA false).
+	dest map[uint32]bool
+
+	actions []Action
+	scratch []uint32
+	live    []uint32
+	sccpMsg sccp.Message
+	tcapMsg tcap.Message
+}
+
+// NewCore returns a core for a validated configuration.
+func NewCore(cfg *Config, pools Pools) *Core {
+	c := &Core{
+		pools:   pools,
+		byRC:    map[uint32]*service{},
+		netRC:   map[uint32]uint32{},
+		servers: map[m3ua.AssocID]*server{},
+		dest:    map[uint32]bool{},
+	}
+	c.cookies.init(cfg.Limits.Cookies, cfg.Limits.CookieLifetime)
+	for _, as := range cfg.Network.ASes {
+		for _, pc := range as.PointCodes {
+			c.netRC[pc] = as.RC
+		}
+	}
+	for i, sc := range cfg.Services {
+		s := &service{
+			idx: i, cfg: sc, handle: []byte(sc.Pool),
+			byID: map[uint32]*server{}, byTag: map[uint16]*server{}, members: map[uint32]struct{}{},
+		}
+		if sc.Key.SSN != 0 {
+			s.score += 8
+		}
+		if sc.Key.SI != 0 {
+			s.score += 4
+		}
+		if len(sc.Key.OPCs) > 0 {
+			s.score += 2
+		}
+		if len(sc.Key.RCs) > 0 {
+			s.score++
+		}
+		c.services = append(c.services, s)
+		c.byRC[sc.RC] = s
+	}
+	c.byKey = slices.Clone(c.services)
+	sort.SliceStable(c.byKey, func(i, j int) bool { return c.byKey[i].score > c.byKey[j].score })
+	return c
+}
+
+// Ready returns the actions produced since the last call; they are valid
+// until the next input.
+func (c *Core) Ready() []Action {
+	a := c.actions
+	c.actions = c.actions[:0]
+	return a
+}
+
+// Counters returns a copy of the counters.
+func (c *Core) Counters() Counters {
+	k := c.ctr
+	k.CookiesHeld = c.cookies.len()
+	return k
+}
+
+// Discard counts a message the driver discarded.
+func (c *Core) Discard(r Reason) { c.ctr.Discarded[r]++ }
+
+// SetDraining makes the core refuse new dialogues (a Begin from the network
+// is answered with a TC-ABORT) while continuations still reach their owners.
+func (c *Core) SetDraining(on bool) { c.draining = on }
+
+// Live returns the number of live elements of service i: in the pool and
+// ASP-ACTIVE here.
+func (c *Core) Live(i int) int { return c.services[i].live }
+
+func (c *Core) emit(a Action) { c.actions = append(c.actions, a) }
+
+// NetworkData: MTP3 user data u arrived from the network on association a.
+// u.Payload may alias a buffer the driver reuses after the actions are done.
+func (c *Core) NetworkData(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
+	c.ctr.NetworkIn++
+	var m *sccp.Message
+	ssn := uint8(0)
+	if u.SI == SISCCP {
+		m = &c.sccpMsg
+		if err := sccp.Decode(u.Payload, m); err != nil {
+			c.ctr.Discarded[ReasonSCCPUndecodable]++
+			return
+		}
+		if m.Called.HasSSN {
+			ssn = m.Called.SSN
+		}
+	}
+	s := c.match(u, ssn)
+	if s == nil {
+		c.ctr.Discarded[ReasonNoRoute]++
+		return
+	}
+	c.route(now, s, u, m, false)
+}
+
+func (c *Core) match(u m3ua.UserData, ssn uint8) *service {
+	for _, s := range c.byKey {
+		k := &s.cfg.Key
+		if k.DPC != u.DPC || (k.SI != 0 && k.SI != u.SI) || (k.SSN != 0 && k.SSN != ssn) {
+			continue
+		}
+		if len(k.OPCs) > 0 && !slices.Contains(k.OPCs, u.OPC) {
+			continue
+		}
+		if len(k.RCs) > 0 && (!u.HasRC || !slices.Contains(k.RCs, u.RC)) {
+			continue
+		}
+		return s
+	}
+	return nil
+}
+
+// route sends network data u, matched to service s, to its element. m is the
+// decoded SCCP part when u is SCCP. resent marks data routed again.
+func (c *Core) route(now time.Time, s *service, u m3ua.UserData, m *sccp.Message, resent bool) {
+	u.RC, u.HasRC = s.cfg.RC, true
+	if m == nil {
+		c.bySLS(s, u)
+		return
+	}
+	t := &c.tcapMsg
+	if err := tcap.Decode(m.Data, t); err != nil {
+		// Not a TCAP message we understand: keep it in order with its SLS;
+		// the element's TCAP layer answers it.
+		c.bySLS(s, u)
+		return
+	}
+	if m.Type == sccp.UDTS || m.Type == sccp.XUDTS {
+		// A message an element sent, returned: its OTID is the element's.
+		if t.HasOTID {
+			if tid, ok := tid4(t.OTID); ok {
+				c.toOwner(now, s, u, m, t, tid, false)
+				return
+			}
+		}
+		c.bySLS(s, u)
+		return
+	}
+	switch t.Kind {
+	case tcap.Begin, tcap.Unidirectional:
+		if c.draining && !resent {
+			c.ctr.Discarded[ReasonDraining]++
+			if t.Kind == tcap.Begin {
+				c.abort(u, m, t, tcap.ResourceLimitation)
+			}
+			return
+		}
+		srv := c.choose(s)
+		if srv == nil {
+			c.ctr.Discarded[ReasonNoElement]++
+			if t.Kind == tcap.Begin {
+				c.abort(u, m, t, tcap.ResourceLimitation)
+			}
+			return
+		}
+		if t.Kind == tcap.Begin && !resent {
+			c.ctr.DialoguesStarted++
+			c.ctr.DialoguesActive++
+		}
+		c.sendServer(srv, u)
+	default: // Continue, End, Abort
+		if t.Kind != tcap.Continue && !resent {
+			c.dialogueEnded()
+		}
+		tid, ok := uint32(0), false
+		if t.HasDTID {
+			tid, ok = tid4(t.DTID)
+		}
+		if !ok {
+			c.ctr.Discarded[ReasonOwnerGone]++
+			if t.Kind == tcap.Continue {
+				c.abort(u, m, t, tcap.UnrecognizedTransactionID)
+			}
+			return
+		}
+		c.toOwner(now, s, u, m, t, tid, t.Kind == tcap.Continue)
+		if t.Kind != tcap.Continue {
+			c.cookies.remove(cookieKey(s, tid))
+		}
+	}
+}
+
+// dialogueEnded counts an End or Abort; the estimate never goes below zero
+// (dialogues that began before a restart end too).
+func (c *Core) dialogueEnded() {
+	if c.ctr.DialoguesActive > 0 {
+		c.ctr.DialoguesActive--
+	}
+}
+
+func tid4(t tcap.TID) (uint32, bool) {
+	if t.Len() != 4 {
+		return 0, false
+	}
+	return t.Uint32(), true
+}
+
+// toOwner sends u to the element whose tag tid carries, or, that one gone,
+// to the rendezvous choice with the dialogue's cookie, or aborts it.
+func (c *Core) toOwner(now time.Time, s *service, u m3ua.UserData, m *sccp.Message, t *tcap.Message, tid uint32, abortable bool) {
+	if srv := s.byTag[uint16(tid>>16)]; srv != nil && c.isMember(s, srv.id) {
+		c.sendServer(srv, u)
+		return
+	}
+	e := c.cookies.get(cookieKey(s, tid), now)
+	if e == nil {
+		c.ctr.Discarded[ReasonOwnerGone]++
+		if abortable {
+			c.abort(u, m, t, tcap.UnrecognizedTransactionID)
+		}
+		return
+	}
+	srv := c.rendezvous(s, tid)
+	if srv == nil {
+		c.ctr.Discarded[ReasonNoElement]++
+		if abortable {
+			c.abort(u, m, t, tcap.UnrecognizedTransactionID)
+		}
+		return
+	}
+	if !e.echoed || e.echoedTo != srv.id {
+		e.echoed, e.echoedTo = true, srv.id
+		c.ctr.DialoguesFailedOver++
+		c.emit(Action{Kind: CookieEcho, Assoc: srv.assoc, Data: u, Cookie: e.value})
+	}
+	c.sendServer(srv, u)
+}
+
+func (c *Core) isMember(s *service, id uint32) bool {
+	_, ok := s.members[id]
+	return ok
+}
+
+// Rendezvous returns the element of ids with the highest FNV-1a 64 hash of
+// the 4 octets of tid followed by the 4 octets of the identifier (both
+// big-endian): the new owner of an orphaned dialogue, the same on every
+// gateway that sees the same live elements. ok is false when ids is empty.
+func Rendezvous(tid uint32, ids []uint32) (id uint32, ok bool) {
+	var best uint64
+	for _, x := range ids {
+		h := rendezvousHash(tid, x)
+		if !ok || h > best || (h == best && x < id) {
+			best, id, ok = h, x, true
+		}
+	}
+	return id, ok
+}
+
+func rendezvousHash(tid, id uint32) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, v := range [2]uint32{tid, id} {
+		for sh := 24; sh >= 0; sh -= 8 {
+			h ^= uint64(byte(v >> sh))
+			h *= prime
+		}
+	}
+	return h
+}
+
+func (c *Core) liveIDs(s *service) []uint32 {
+	c.live = c.live[:0]
+	for _, id := range s.ids {
+		if c.isMember(s, id) {
+			c.live = append(c.live, id)
+		}
+	}
+	return c.live
+}
+
+func (c *Core) rendezvous(s *service, tid uint32) *server {
+	id, ok := Rendezvous(tid, c.liveIDs(s))
+	if !ok {
+		return nil
+	}
+	return s.byID[id]
+}
+
+// choose picks a live element of s by its pool's policy.
+func (c *Core) choose(s *service) *server {
+	if s.live == 0 {
+		return nil
+	}
+	k := len(s.members)
+	if k > 64 {
+		k = 64
+	}
+	c.scratch = c.pools.Select(s.handle, k, c.scratch[:0])
+	for _, id := range c.scratch {
+		if srv := s.byID[id]; srv != nil {
+			c.ctr.Selections++
+			return srv
+		}
+	}
+	// None of the policy's first choices is active here: the first live one.
+	for _, id := range s.ids {
+		if c.isMember(s, id) {
+			c.ctr.Selections++
+			return s.byID[id]
+		}
+	}
+	return nil
+}
+
+// bySLS sends u to the element bound to its SLS, binding one first.
+func (c *Core) bySLS(s *service, u m3ua.UserData) {
+	srv := s.sls[u.SLS]
+	if srv == nil {
+		srv = c.choose(s)
+		if srv == nil {
+			c.ctr.Discarded[ReasonNoElement]++
+			return
+		}
+		s.sls[u.SLS] = srv
+	}
+	c.sendServer(srv, u)
+}
+
+func (c *Core) sendServer(srv *server, u m3ua.UserData) {
+	c.ctr.ToServers++
+	c.emit(Action{Kind: SendServer, Assoc: srv.assoc, Data: u})
+}
+
+// abort answers the network's transaction in t (from u, m) with a TC-ABORT
+// carrying a P-Abort cause.
+func (c *Core) abort(u m3ua.UserData, m *sccp.Message, t *tcap.Message, cause uint8) {
+	if !t.HasOTID {
+		return
+	}
+	ab := tcap.Message{Kind: tcap.Abort, DTID: t.OTID, HasDTID: true, PAbortCause: cause, HasPAbortCause: true}
+	tb, err := ab.Append(make([]byte, 0, 16))
+	if err != nil {
+		c.ctr.Discarded[ReasonEncode]++
+		return
+	}
+	r := sccp.Reply(m, tb)
+	out, err := r.Append(make([]byte, 0, 32+len(m.Called.GT)+len(m.Calling.GT)+len(tb)))
+	if err != nil {
+		c.ctr.Discarded[ReasonEncode]++
+		return
+	}
+	d := m3ua.UserData{OPC: u.DPC, DPC: u.OPC, SI: u.SI, NI: u.NI, MP: u.MP, SLS: u.SLS, Payload: out}
+	rc, ok := c.netRC[d.DPC]
+	if !ok {
+		rc, ok = c.networkRCOf(u)
+	}
+	if !ok {
+		c.ctr.Discarded[ReasonNoRoute]++
+		return
+	}
+	d.RC, d.HasRC = rc, true
+	c.ctr.DialoguesAborted++
+	c.ctr.ToNetwork++
+	c.emit(Action{Kind: SendNetwork, Data: d})
+}
+
+// networkRCOf is the network AS data u came in on, when it said.
+func (c *Core) networkRCOf(u m3ua.UserData) (uint32, bool) {
+	if !u.HasRC {
+		return 0, false
+	}
+	if _, svc := c.byRC[u.RC]; svc {
+		return 0, false
+	}
+	return u.RC, true
+}
+
+// ServerData: MTP3 user data from the ASP on association a, for the network.
+func (c *Core) ServerData(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
+	c.ctr.ServerIn++
+	rc, ok := c.netRC[u.DPC]
+	if !ok {
+		c.ctr.Discarded[ReasonNoRoute]++
+		return
+	}
+	if u.SI == SISCCP {
+		m := &c.sccpMsg
+		if sccp.Decode(u.Payload, m) == nil && tcap.Decode(m.Data, &c.tcapMsg) == nil {
+			switch c.tcapMsg.Kind {
+			case tcap.Begin:
+				c.ctr.DialoguesActive++
+			case tcap.End, tcap.Abort:
+				c.dialogueEnded()
+			}
+		}
+	}
+	u.RC, u.HasRC = rc, true
+	c.ctr.ToNetwork++
+	c.emit(Action{Kind: SendNetwork, Data: u})
+}
+
+// ServerState: the ASP on association a (ASP Identifier id when hasID) is
+// now ASP-ACTIVE for the routing contexts active (none: it left ASP-ACTIVE).
+func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool, active []uint32) {
+	srv := c.servers[a]
+	if srv == nil {
+		if len(active) == 0 {
+			return
+		}
+		srv = &server{assoc: a}
+		c.servers[a] = srv
+	}
+	if srv.hasID && (!hasID || srv.id != id) {
+		// Its identity changed: out of every service under the old one.
+		c.leave(srv, nil)
+	}
+	srv.id, srv.hasID = id, hasID
+	c.leave(srv, active)
+	srv.active = append(srv.active[:0], active...)
+	if hasID {
+		for _, rc := range active {
+			if s := c.byRC[rc]; s != nil {
+				c.join(s, srv)
+			}
+		}
+	}
+	if len(active) == 0 {
+		delete(c.servers, a)
+	}
+}
+
+// ServerLost: the association a of an ASP is gone.
+func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
+	if srv := c.servers[a]; srv != nil {
+		c.leave(srv, nil)
+		delete(c.servers, a)
+	}
+}
+
+// leave takes srv out of every service it is in whose RC is not in keep.
+func (c *Core) leave(srv *server, keep []uint32) {
+	for _, rc := range srv.active {
+		if slices.Contains(keep, rc) {
+			continue
+		}
+		s := c.byRC[rc]
+		if s == nil || s.byID[srv.id] != srv {
+			continue
+		}
+		delete(s.byID, srv.id)
+		if s.byTag[uint16(srv.id)] == srv {
+			delete(s.byTag, uint16(srv.id))
+		}
+		if i, ok := slices.BinarySearch(s.ids, srv.id); ok {
+			s.ids = slices.Delete(s.ids, i, i+1)
+		}
+		for i := range s.sls {
+			if s.sls[i] == srv {
+				s.sls[i] = nil
+			}
+		}
+		c.emit(Action{Kind: ReportUnreachable, Handle: s.handle, ID: srv.id, Service: s.idx})
+		c.recount(s)
+	}
+	if keep == nil {
+		srv.active = srv.active[:0]
+	}
+}
+
+func (c *Core) join(s *service, srv *server) {
+	if old := s.byID[srv.id]; old == srv {
+		return
+	} else if old != nil {
+		// Another association claims the same element: the newer wins.
+		c.leave(old, removeRC(old.active, s.cfg.RC))
+		old.active = removeRC(old.active, s.cfg.RC)
+	}
+	s.byID[srv.id] = srv
+	s.byTag[uint16(srv.id)] = srv
+	if i, ok := slices.BinarySearch(s.ids, srv.id); !ok {
+		s.ids = slices.Insert(s.ids, i, srv.id)
+	}
+	c.recount(s)
+}
+
+func removeRC(rcs []uint32, rc uint32) []uint32 {
+	out := make([]uint32, 0, len(rcs))
+	for _, r := range rcs {
+		if r != rc {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Refresh reads every service's pool membership again (after a handlespace
+// change, and periodically): elements that left the pool leave selection and
+// their SLS bindings; the network hears of a pool that emptied or filled.
+func (c *Core) Refresh(now time.Time) {
+	for _, s := range c.services {
+		c.scratch = c.pools.Elements(s.handle, c.scratch[:0])
+		clear(s.members)
+		for _, id := range c.scratch {
+			s.members[id] = struct{}{}
+		}
+		for i, srv := range s.sls {
+			if srv != nil && !c.isMember(s, srv.id) {
+				s.sls[i] = nil
+			}
+		}
+		c.recount(s)
+	}
+}
+
+// recount updates the live count of s and tells the network and the alarms
+// when it changed.
+func (c *Core) recount(s *service) {
+	n := 0
+	for _, id := range s.ids {
+		if c.isMember(s, id) {
+			n++
+		}
+	}
+	changed := n != s.live
+	s.live = n
+	if changed {
+		c.emit(Action{Kind: PoolLevel, Service: s.idx, Handle: s.handle, Live: n})
+	}
+	// A point code is available while any of its services has a live
+	// element: one emptied pool must not cut the others' traffic.
+	pc := s.cfg.Key.DPC
+	avail := false
+	for _, o := range c.services {
+		avail = avail || (o.cfg.Key.DPC == pc && o.live > 0)
+	}
+	st, told := c.dest[pc]
+	if !told || st != avail {
+		c.dest[pc] = avail
+		c.emit(Action{Kind: Destination, Service: s.idx, PC: pc, Available: avail})
+	}
+}
+
+// Cookie: the ASP on association a checkpointed a dialogue: value is the
+// 4-octet transaction id then the state (empty: the dialogue is over).
+func (c *Core) Cookie(now time.Time, a m3ua.AssocID, value []byte) {
+	srv := c.servers[a]
+	var s *service
+	if srv != nil {
+		for _, rc := range srv.active {
+			if s = c.byRC[rc]; s != nil {
+				break
+			}
+		}
+	}
+	if len(value) < 4 || s == nil {
+		c.ctr.Discarded[ReasonCookieMalformed]++
+		return
+	}
+	tid := binary.BigEndian.Uint32(value)
+	if len(value) == 4 {
+		c.cookies.remove(cookieKey(s, tid))
+		return
+	}
+	c.ctr.CookiesStored++
+	c.cookies.put(cookieKey(s, tid), value, now, &c.ctr)
+}
+
+func cookieKey(s *service, tid uint32) uint64 { return uint64(s.idx)<<32 | uint64(tid) }
+
+// Unsent: DATA the gateway sent to the ASP on association a did not reach
+// it (u.Payload is the driver's copy). The association is out of selection;
+// the data is routed again by the same rules.
+func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
+	c.ServerLost(now, a)
+	s := c.byRC[u.RC]
+	if s == nil || !u.HasRC {
+		c.ctr.Discarded[ReasonNoRoute]++
+		return
+	}
+	c.ctr.Resent++
+	var m *sccp.Message
+	if u.SI == SISCCP {
+		m = &c.sccpMsg
+		if sccp.Decode(u.Payload, m) != nil {
+			m = nil
+		}
+	}
+	c.route(now, s, u, m, true)
+}
+
+// NetworkUnsent: DATA sent toward the network did not reach the node it was
+// given to; it goes to the network AS again (another of its ASPs).
+func (c *Core) NetworkUnsent(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
+	c.ctr.Resent++
+	c.ctr.ToNetwork++
+	c.emit(Action{Kind: SendNetwork, Data: u})
+}
+
+// Tick expires cookies past their lifetime.
+func (c *Core) Tick(now time.Time) { c.cookies.expire(now, &c.ctr) }
