@@ -77,15 +77,15 @@ type Reason uint8
 
 // Discard reasons.
 const (
-	ReasonNoRoute          Reason = iota // no routing key matches (network) or no network AS has the DPC (servers)
-	ReasonNoElement                      // the service's pool has no live, ASP-ACTIVE element here
-	ReasonSCCPUndecodable                // SI 3 whose SCCP part does not decode
-	ReasonOwnerGone                      // continuation of a dialogue whose owner is gone, no cookie held
-	ReasonCookieMalformed                // a cookie shorter than a transaction id, or from no active ASP
-	ReasonQueueFull                      // the driver's input queue was full
-	ReasonSendFailed                     // the M3UA layer refused the send
-	ReasonEncode                         // an answer could not be encoded
-	ReasonDraining                       // a new dialogue arrived while the gateway drains
+	ReasonNoRoute         Reason = iota // no routing key matches (network) or no network AS has the DPC (servers)
+	ReasonNoElement                     // the service's pool has no live, ASP-ACTIVE element here
+	ReasonSCCPUndecodable               // SI 3 whose SCCP part does not decode
+	ReasonOwnerGone                     // continuation of a dialogue whose owner is gone, no cookie held
+	ReasonCookieMalformed               // a cookie shorter than a transaction id, or from no active ASP
+	ReasonQueueFull                     // the driver's input queue was full
+	ReasonSendFailed                    // the M3UA layer refused the send
+	ReasonEncode                        // an answer could not be encoded
+	ReasonDraining                      // a new dialogue arrived while the gateway drains
 	NumReasons
 )
 
