@@ -287,3 +287,43 @@ func RaisedAndCleared(events []AlarmEvent, from, to time.Duration) map[string]bo
 	}
 	return out
 }
+
+// AlarmTimeline describes, for the alarms raised in [from, to), when each
+// was raised and cleared, relative to from.
+func AlarmTimeline(events []AlarmEvent, from, to time.Duration) []string {
+	type span struct {
+		e       AlarmEvent
+		cleared time.Duration
+	}
+	var order []string
+	spans := map[string]*span{}
+	for _, e := range events {
+		k := e.Source + " " + e.Name + " " + e.Object
+		switch e.Kind {
+		case "raised":
+			if e.At >= from && e.At < to {
+				if _, ok := spans[k]; !ok {
+					order = append(order, k)
+				}
+				spans[k] = &span{e: e, cleared: -1}
+			}
+		case "cleared":
+			if sp, ok := spans[k]; ok && sp.cleared < 0 && e.At >= sp.e.At {
+				sp.cleared = e.At
+			}
+		}
+	}
+	if len(order) == 0 {
+		return []string{"no alarm raised"}
+	}
+	var out []string
+	for _, k := range order {
+		sp := spans[k]
+		cl := "not cleared"
+		if sp.cleared >= 0 {
+			cl = fmt.Sprintf("cleared +%.3fs", (sp.cleared - from).Seconds())
+		}
+		out = append(out, fmt.Sprintf("%s %-8s %s on %s: raised +%.3fs, %s", sp.e.Source, sp.e.Severity, sp.e.Name, sp.e.Object, (sp.e.At-from).Seconds(), cl))
+	}
+	return out
+}

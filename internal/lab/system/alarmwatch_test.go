@@ -130,3 +130,25 @@ func TestReadSSE(t *testing.T) {
 		t.Errorf("events %q; want %q", got, want)
 	}
 }
+
+func TestAlarmTimeline(t *testing.T) {
+	ev := []AlarmEvent{
+		{At: 1 * time.Second, Source: "gw1", Kind: "raised", Name: "path-down", Object: "p", Severity: "MINOR"},
+		{At: 9 * time.Second, Source: "gw1", Kind: "raised", Name: "association-down", Object: "a", Severity: "MAJOR"},
+		{At: 9500 * time.Millisecond, Source: "gw2", Kind: "raised", Name: "asp-down", Object: "b", Severity: "MAJOR"},
+		{At: 21 * time.Second, Source: "gw1", Kind: "cleared", Name: "association-down", Object: "a", Severity: "MAJOR"},
+	}
+	got := AlarmTimeline(ev, 8*time.Second, 20*time.Second)
+	if len(got) != 2 {
+		t.Fatalf("timeline %q; want the two alarms raised in [8s, 20s)", got)
+	}
+	if got[0] != "gw1 MAJOR    association-down on a: raised +1.000s, cleared +13.000s" {
+		t.Errorf("first line %q", got[0])
+	}
+	if !strings.HasSuffix(got[1], "not cleared") {
+		t.Errorf("second line %q; want not cleared", got[1])
+	}
+	if none := AlarmTimeline(ev, 30*time.Second, 40*time.Second); len(none) != 1 || none[0] != "no alarm raised" {
+		t.Errorf("empty window gives %q", none)
+	}
+}

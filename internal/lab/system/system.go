@@ -661,6 +661,16 @@ func (r *Result) Report(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "  alarms from the gateways' management APIs: %d raised, %d cleared, %d still active at the end\n", raised, cleared, len(r.StillActive))
+	for i, f := range r.Faults {
+		end := time.Duration(1 << 62)
+		if i+1 < len(r.Faults) {
+			end = r.Faults[i+1].At
+		}
+		fmt.Fprintf(w, "  %s:\n", f.Name)
+		for _, l := range AlarmTimeline(r.Alarms, f.At, end) {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
 	for _, a := range r.StillActive {
 		fmt.Fprintf(w, "    still active: %s\n", a)
 	}
