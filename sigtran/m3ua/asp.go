@@ -180,7 +180,7 @@ func (s *ASP) pendingIs(class, typ uint8) bool {
 
 func (s *ASP) setState(to ASPState) {
 	if s.state != to {
-		ev := ASPStateChanged{Assoc: s.assoc, From: s.state, To: to, ASPID: s.cfg.ASPID, HasASPID: s.cfg.HasASPID}
+		ev := ASPStateChanged{Assoc: s.assoc, From: s.state, To: to, ASPID: s.cfg.ASPID, HasASPID: s.cfg.HasASPID, Local: true}
 		if to == ASPActive {
 			ev.Active = s.RCs()
 		}

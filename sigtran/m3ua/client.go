@@ -145,7 +145,7 @@ func StartClient(cfg ClientConfig) (*Client, error) {
 
 // seen follows the ASP state; it runs under l.mu for every machine event.
 func (l *link) seen(e Event) {
-	if ch, ok := e.(ASPStateChanged); ok {
+	if ch, ok := e.(ASPStateChanged); ok && ch.Local {
 		l.state = ch.To
 		l.c.smu.Lock()
 		close(l.c.changed)

@@ -135,9 +135,12 @@ type Event interface{ isEvent() }
 // left (To ASP-INACTIVE or ASP-DOWN, or ASP-ACTIVE with a smaller Active).
 // ASPID is the ASP Identifier the ASP sent in ASPUP, when HasASPID.
 //
-// At an ASP (Client) Assoc is the association to the SGP, ASPID the ASP's
-// own identifier, and Active the routing contexts it asked to activate
-// (empty: all the SGP configured for it).
+// At an ASP (Client) Local is set: the state is this end's own, as the SGP
+// sees it. Assoc is the association to the SGP, ASPID the ASP's own
+// identifier, and Active the routing contexts it asked to activate (empty:
+// all the SGP configured for it). An IPSP in double exchange raises both
+// kinds for one association: Local for its own state, not Local for the
+// peer's.
 type ASPStateChanged struct {
 	Assoc    AssocID
 	From, To ASPState
@@ -145,6 +148,7 @@ type ASPStateChanged struct {
 	HasASPID bool
 	RCs      []uint32
 	Active   []uint32
+	Local    bool
 }
 
 // ASStateChanged: the state of the AS with routing context RC changed.

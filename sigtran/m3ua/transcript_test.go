@@ -36,9 +36,12 @@ import (
 //	audit apc=N,N [mask=N] / reach pc=N     ASP: send DAUD / print its view of a destination
 //	register KEY / deregister rc=N,N        ASP: send REG REQ (KEY as in the REG-REQ message) / DEREG REQ
 //	takedown a=N                            SGP: unsolicited ASPDN ACK
+//	ipsp exchange=single|double [initiator] [aspid=N] [rc=1,2] [mode=M] [auto] [tack=D]
+//	    new IPSP; body: "as" lines as for sgp (the ASes the peer may activate);
+//	    activate/deactivate/aspdown/datato then take a=N
 //	counters / state                        print them
 func TestTranscripts(t *testing.T) {
-	for _, dir := range []string{"testdata/sgp", "testdata/asp"} {
+	for _, dir := range []string{"testdata/sgp", "testdata/asp", "testdata/ipsp"} {
 		datadriven.Walk(t, dir, func(t *testing.T, path string) {
 			h := &harness{t0: time.Unix(1_000_000, 0), armed: map[TimerID]time.Time{}}
 			h.now = h.t0
@@ -50,6 +53,7 @@ func TestTranscripts(t *testing.T) {
 }
 
 type harness struct {
+	ipsp  *IPSP
 	sgp   *SGP
 	asp   *ASP
 	t0    time.Time
@@ -128,28 +132,26 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			cfg.NA, cfg.HasNA = uint32(h.num(t, d, "na", 0)), true
 		}
 		cfg.Beat = BeatConfig{Interval: h.dur(t, d, "beat"), Timeout: h.dur(t, d, "beat-timeout")}
-		for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
-			f := fields(line)
-			if len(f) == 0 {
-				continue
-			}
-			if f[""] != "as" {
-				t.Fatalf("%s: want as lines, got %q", d.Pos, line)
-			}
-			ac := ASConfig{Mode: parseMode(t, f["mode"])}
-			ac.RC = uint32(atoi(t, f["rc"]))
-			ac.MinActive = int(atoi(t, f["n"]))
-			ac.QueueLimit = int(atoi(t, f["queue"]))
-			if f["tr"] != "" {
-				ac.Recovery, _ = time.ParseDuration(f["tr"])
-			}
-			if f["dpc"] != "" {
-				k := parseKey(t, f)
-				ac.Key = &k
-			}
-			cfg.ASes = append(cfg.ASes, ac)
-		}
+		cfg.ASes = parseASes(t, d)
 		h.sgp = NewSGP(cfg)
+	case "ipsp":
+		var cfg IPSPConfig
+		cfg.Exchange = SingleExchange
+		if x, _ := h.arg(d, "exchange"); x == "double" {
+			cfg.Exchange = DoubleExchange
+		}
+		_, cfg.Initiator = h.arg(d, "initiator")
+		cfg.ASP = ASPConfig{Mode: parseMode(t, mustArg(h, d, "mode")), Ack: h.dur(t, d, "tack")}
+		if _, ok := h.arg(d, "aspid"); ok {
+			cfg.ASP.ASPID, cfg.ASP.HasASPID = uint32(h.num(t, d, "aspid", 0)), true
+		}
+		if s, ok := h.arg(d, "rc"); ok {
+			cfg.ASP.RCs = atois(t, s)
+		}
+		_, cfg.ASP.AutoActivate = h.arg(d, "auto")
+		cfg.SGP.ASes = parseASes(t, d)
+		h.ipsp = NewIPSP(cfg)
+		h.sgp = nil
 	case "asp":
 		cfg := ASPConfig{Mode: parseMode(t, mustArg(h, d, "mode")), Ack: h.dur(t, d, "tack")}
 		if _, ok := h.arg(d, "aspid"); ok {
@@ -168,13 +170,17 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		h.asp = NewASP(cfg)
 	case "up":
 		streams := uint16(h.num(t, d, "streams", 16))
-		if h.sgp != nil {
+		if h.ipsp != nil {
+			h.ipsp.AssocUp(h.now, a, streams)
+		} else if h.sgp != nil {
 			h.sgp.AssocUp(h.now, a, streams)
 		} else {
 			h.asp.AssocUp(h.now, a, streams)
 		}
 	case "down":
-		if h.sgp != nil {
+		if h.ipsp != nil {
+			h.ipsp.AssocDown(h.now, a)
+		} else if h.sgp != nil {
 			h.sgp.AssocDown(h.now, a)
 		} else {
 			h.asp.AssocDown(h.now)
@@ -182,7 +188,9 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	case "recv":
 		b := buildMessage(t, strings.TrimSpace(d.Input))
 		s := uint16(h.num(t, d, "s", 0))
-		if h.sgp != nil {
+		if h.ipsp != nil {
+			h.ipsp.Receive(h.now, a, s, b)
+		} else if h.sgp != nil {
 			h.sgp.Receive(h.now, a, s, b)
 		} else {
 			h.asp.Receive(h.now, s, b)
@@ -219,7 +227,11 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		if s, ok := h.arg(d, "data"); ok {
 			u.Payload, _ = hex.DecodeString(s)
 		}
-		if err := h.sgp.SendDataTo(h.now, a, u); err != nil {
+		send := func(now time.Time, a AssocID, u UserData) error { return h.sgp.SendDataTo(now, a, u) }
+		if h.ipsp != nil {
+			send = h.ipsp.SendDataTo
+		}
+		if err := send(h.now, a, u); err != nil {
 			fmt.Fprintf(&h.out, "error: %v\n", err)
 		}
 	case "serving":
@@ -267,20 +279,35 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	case "unblock":
 		h.sgp.Unblock(a)
 	case "activate":
-		h.asp.Activate(h.now)
+		h.local(a).Activate(h.now)
 	case "deactivate":
-		h.asp.Deactivate(h.now)
+		h.local(a).Deactivate(h.now)
 	case "aspdown":
-		h.asp.Down(h.now)
+		h.local(a).Down(h.now)
 	case "counters":
 		var c Counters
-		if h.sgp != nil {
+		if h.ipsp != nil {
+			c = h.ipsp.Counters()
+		} else if h.sgp != nil {
 			c = h.sgp.Counters()
 		} else {
 			c = h.asp.Counters()
 		}
 		return counterString(c)
 	case "state":
+		if h.ipsp != nil {
+			for _, la := range slices.Sorted(maps.Keys(h.ipsp.local)) {
+				fmt.Fprintf(&h.out, "local a=%d %v\n", la, h.ipsp.local[la].State())
+			}
+			sg := h.ipsp.SGP()
+			for _, rc := range sg.rcs {
+				fmt.Fprintf(&h.out, "as rc=%d %v\n", rc, sg.ASState(rc))
+			}
+			for _, pa := range slices.Sorted(maps.Keys(sg.peers)) {
+				fmt.Fprintf(&h.out, "peer a=%d %v\n", pa, sg.ASPState(pa))
+			}
+			return h.out.String()
+		}
 		if h.asp != nil {
 			return fmt.Sprintf("asp %v\n", h.asp.State())
 		}
@@ -298,12 +325,50 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 	return h.out.String()
 }
 
+func parseASes(t *testing.T, d *datadriven.TestData) []ASConfig {
+	var out []ASConfig
+	for _, line := range strings.Split(strings.TrimSpace(d.Input), "\n") {
+		f := fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if f[""] != "as" {
+			t.Fatalf("%s: want as lines, got %q", d.Pos, line)
+		}
+		ac := ASConfig{Mode: parseMode(t, f["mode"])}
+		ac.RC = uint32(atoi(t, f["rc"]))
+		ac.MinActive = int(atoi(t, f["n"]))
+		ac.QueueLimit = int(atoi(t, f["queue"]))
+		if f["tr"] != "" {
+			ac.Recovery, _ = time.ParseDuration(f["tr"])
+		}
+		if f["dpc"] != "" {
+			k := parseKey(t, f)
+			ac.Key = &k
+		}
+		out = append(out, ac)
+	}
+	return out
+}
+
 func mustArg(h *harness, d *datadriven.TestData, key string) string {
 	s, _ := h.arg(d, key)
 	return s
 }
 
+// local is the ASP machine commands like activate go to: the ASP, or the
+// requesting half of an IPSP on association a.
+func (h *harness) local(a AssocID) *ASP {
+	if h.ipsp != nil {
+		return h.ipsp.Local(a)
+	}
+	return h.asp
+}
+
 func (h *harness) ready() Ready {
+	if h.ipsp != nil {
+		return h.ipsp.Ready()
+	}
 	if h.sgp != nil {
 		return h.sgp.Ready()
 	}
@@ -349,6 +414,9 @@ func (h *harness) drain() {
 			}
 			if len(e.Active) > 0 {
 				fmt.Fprintf(&h.out, " active=%v", e.Active)
+			}
+			if e.Local && h.ipsp != nil {
+				h.out.WriteString(" (local)")
 			}
 			h.out.WriteString("\n")
 		case ASStateChanged:
@@ -409,7 +477,9 @@ func (h *harness) tick(until time.Time) {
 		delete(h.armed, next)
 		h.now = at
 		fmt.Fprintf(&h.out, "fire %v at %s\n", next, h.rel(at))
-		if h.sgp != nil {
+		if h.ipsp != nil {
+			h.ipsp.Timer(h.now, next)
+		} else if h.sgp != nil {
 			h.sgp.Timer(h.now, next)
 		} else {
 			h.asp.Timer(h.now, next)
