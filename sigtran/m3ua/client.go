@@ -73,6 +73,11 @@ type ClientConfig struct {
 	Backoff     Backoff
 	DialTimeout time.Duration // per attempt; default 5 s
 	SendTimeout time.Duration // default DefaultSendTimeout
+	// IPSP, when set, makes each association an IPSP one (see IPSP): ASP
+	// above is the requesting half, IPSP.SGP the answering half (double
+	// exchange); IPSP.ASP is not used. A client IPSP must request: double
+	// exchange, or single exchange with Initiator.
+	IPSP *IPSPConfig
 }
 
 // LinkGaveUp: the client stopped trying to reach SGP Link after
@@ -106,7 +111,8 @@ type link struct {
 	id     AssocID
 	remote sctp.Addr
 	asp    *ASP
-	auto   bool // AutoActivate as configured; cleared by Deactivate
+	ipsp   *IPSP // nil unless ClientConfig.IPSP; then asp is its requesting half
+	auto   bool  // AutoActivate as configured; cleared by Deactivate
 
 	// Under mu:
 	assoc    sctp.Association
@@ -124,6 +130,9 @@ func StartClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Transport == nil || len(cfg.SGPs) == 0 {
 		return nil, errors.New("m3ua: client needs a transport and at least one SGP")
 	}
+	if cfg.IPSP != nil && !cfg.IPSP.requests() {
+		return nil, errors.New("m3ua: a client IPSP must request (double exchange, or single exchange as initiator)")
+	}
 	cfg.Backoff = cfg.Backoff.withDefaults()
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 5 * time.Second
@@ -131,8 +140,17 @@ func StartClient(cfg ClientConfig) (*Client, error) {
 	c := &Client{cfg: cfg, changed: make(chan struct{})}
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	for i, r := range cfg.SGPs {
-		l := &link{c: c, id: AssocID(i + 1), remote: r, asp: NewASP(cfg.ASP), auto: cfg.ASP.AutoActivate}
-		l.init(l.asp, l.asp.Timer, cfg.Handlers, cfg.SendTimeout)
+		l := &link{c: c, id: AssocID(i + 1), remote: r, auto: cfg.ASP.AutoActivate}
+		if cfg.IPSP != nil {
+			ic := *cfg.IPSP
+			ic.ASP = cfg.ASP
+			l.ipsp = NewIPSP(ic)
+			l.asp = l.ipsp.ensureLocal(l.id)
+			l.init(l.ipsp, l.ipsp.Timer, cfg.Handlers, cfg.SendTimeout)
+		} else {
+			l.asp = NewASP(cfg.ASP)
+			l.init(l.asp, l.asp.Timer, cfg.Handlers, cfg.SendTimeout)
+		}
 		l.onEvent = l.seen
 		c.links = append(c.links, l)
 	}
@@ -203,21 +221,39 @@ func (l *link) serve(a sctp.Association) (reachedUp bool) {
 		l.assocs[l.id] = a
 		in, out2 := a.Streams()
 		l.emit(AssocEstablished{Assoc: l.id, Peer: a.PeerAddr(), InStreams: in, OutStreams: out2})
+		if l.ipsp != nil {
+			l.asp = l.ipsp.ensureLocal(l.id)
+			l.asp.cfg.AutoActivate = l.auto
+			l.ipsp.AssocUp(now, l.id, out)
+			return
+		}
 		l.asp.cfg.AutoActivate = l.auto
 		l.asp.AssocUp(now, l.id, out)
 	})
 	err := l.readLoop(l.id, a,
 		func(now time.Time, stream uint16, b []byte) {
-			l.asp.Receive(now, stream, b)
+			if l.ipsp != nil {
+				l.ipsp.Receive(now, l.id, stream, b)
+			} else {
+				l.asp.Receive(now, stream, b)
+			}
 			if l.asp.State() != ASPDown {
 				reachedUp = true
 			}
 		},
 		func(now time.Time, out uint16, restarted bool) {
-			if restarted {
+			switch {
+			case restarted && l.ipsp != nil:
+				l.ipsp.AssocDown(now, l.id)
+				l.asp = l.ipsp.ensureLocal(l.id)
+				l.asp.cfg.AutoActivate = l.auto
+				l.ipsp.AssocUp(now, l.id, out)
+			case restarted:
 				l.asp.AssocDown(now)
 				l.asp.AssocUp(now, l.id, out)
-			} else {
+			case l.ipsp != nil:
+				l.ipsp.AssocUp(now, l.id, out) // updates the stream counts
+			default:
 				l.asp.streams = out
 			}
 		})
@@ -225,7 +261,11 @@ func (l *link) serve(a sctp.Association) (reachedUp bool) {
 		err = nil
 	}
 	l.step(func(now time.Time) {
-		l.asp.AssocDown(now)
+		if l.ipsp != nil {
+			l.ipsp.AssocDown(now, l.id)
+		} else {
+			l.asp.AssocDown(now)
+		}
 		delete(l.assocs, l.id)
 		l.assoc = nil
 		l.emit(AssocEnded{Assoc: l.id, Err: err})
@@ -285,13 +325,14 @@ func (c *Client) WaitActive(ctx context.Context, n int) error {
 // several SGP associations ASP-ACTIVE, the SLS picks one, so that one SLS
 // stays on one association (and one stream) while the set of active
 // associations does not change. The payload is copied before SendData
-// returns.
+// returns. An IPSP client sends on the associations whose peer may take
+// u.RC (IPSP.Serving); it returns what IPSP.SendDataTo returns.
 func (c *Client) SendData(u UserData) error {
 	var active [8]*link
 	act := active[:0]
 	for _, l := range c.links {
 		l.mu.Lock()
-		if l.state == ASPActive {
+		if l.ipsp != nil && l.ipsp.Serving(l.id, u.RC) || l.ipsp == nil && l.state == ASPActive {
 			act = append(act, l)
 		}
 		l.mu.Unlock()
@@ -300,8 +341,15 @@ func (c *Client) SendData(u UserData) error {
 		return ErrNoActiveSGP
 	}
 	l := act[int(u.SLS)%len(act)]
-	l.step(func(now time.Time) { l.asp.SendData(now, u) })
-	return nil
+	var err error
+	l.step(func(now time.Time) {
+		if l.ipsp != nil {
+			err = l.ipsp.SendDataTo(now, l.id, u)
+			return
+		}
+		l.asp.SendData(now, u)
+	})
+	return err
 }
 
 // Deactivate is the administrative block of the ASP: ASPIA on every
@@ -360,7 +408,11 @@ func (c *Client) Counters() []Counters {
 	out := make([]Counters, len(c.links))
 	for i, l := range c.links {
 		l.mu.Lock()
-		out[i] = l.asp.Counters()
+		if l.ipsp != nil {
+			out[i] = l.ipsp.Counters()
+		} else {
+			out[i] = l.asp.Counters()
+		}
 		l.mu.Unlock()
 	}
 	return out

@@ -107,12 +107,7 @@ func (p *IPSP) AssocUp(now time.Time, a AssocID, streams uint16) {
 	if p.cfg.answers() {
 		p.resp.AssocUp(now, a, streams)
 	}
-	if p.cfg.requests() {
-		l := p.local[a]
-		if l == nil {
-			l = NewASP(p.cfg.ASP)
-			p.local[a] = l
-		}
+	if l := p.ensureLocal(a); l != nil {
 		if l.up {
 			l.streams = streams
 			return
@@ -219,6 +214,41 @@ func (p *IPSP) Timer(now time.Time, id TimerID) {
 		return
 	}
 	p.resp.Timer(now, id)
+}
+
+// Serving reports whether SendDataTo(a, u) with u.RC = rc would send: the
+// peer ASP-ACTIVE for rc when this IPSP answers, this IPSP itself when it
+// only initiates.
+func (p *IPSP) Serving(a AssocID, rc uint32) bool {
+	if p.cfg.answers() {
+		return p.resp.Serving(a, rc)
+	}
+	l := p.local[a]
+	return l != nil && l.State() == ASPActive && (len(l.cfg.RCs) == 0 || slices.Contains(l.cfg.RCs, rc))
+}
+
+// LocalState returns this IPSP's own state at the peer on association a
+// (ASP-DOWN when it has no requesting half there).
+func (p *IPSP) LocalState(a AssocID) ASPState {
+	if l := p.local[a]; l != nil {
+		return l.State()
+	}
+	return ASPDown
+}
+
+// ensureLocal returns the requesting half of association a, made if need
+// be (nil when this IPSP does not request): a Client holds it across
+// reconnections.
+func (p *IPSP) ensureLocal(a AssocID) *ASP {
+	if !p.cfg.requests() {
+		return nil
+	}
+	l := p.local[a]
+	if l == nil {
+		l = NewASP(p.cfg.ASP)
+		p.local[a] = l
+	}
+	return l
 }
 
 // SendDataTo sends user data to the peer on association a. It goes by the

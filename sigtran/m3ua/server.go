@@ -16,6 +16,11 @@ type ServerConfig struct {
 	Handlers Handlers
 	// SendTimeout bounds a send to one association (DefaultSendTimeout).
 	SendTimeout time.Duration
+	// IPSP, when set, makes the server an IPSP (see IPSP): SGP above is
+	// its answering half, IPSP.ASP its requesting half on every
+	// association (double exchange, or single exchange as initiator);
+	// IPSP.SGP is not used.
+	IPSP *IPSPConfig
 }
 
 // Server is the SGP (or IPSP server) side of M3UA over SCTP: it accepts
@@ -26,7 +31,8 @@ type ServerConfig struct {
 // hears everything through Handlers.
 type Server struct {
 	engine
-	sgp *SGP
+	sgp  *SGP
+	ipsp *IPSP // nil unless ServerConfig.IPSP
 
 	lmu      sync.Mutex // guards what follows
 	lns      []sctp.Listener
@@ -38,7 +44,16 @@ type Server struct {
 
 // NewServer returns a server; Serve starts it on a listener.
 func NewServer(cfg ServerConfig) *Server {
-	s := &Server{sgp: NewSGP(cfg.SGP), peerAddr: map[AssocID]sctp.Addr{}}
+	s := &Server{peerAddr: map[AssocID]sctp.Addr{}}
+	if cfg.IPSP != nil {
+		ic := *cfg.IPSP
+		ic.SGP = cfg.SGP
+		s.ipsp = NewIPSP(ic)
+		s.sgp = s.ipsp.SGP()
+		s.init(s.ipsp, s.ipsp.Timer, cfg.Handlers, cfg.SendTimeout)
+		return s
+	}
+	s.sgp = NewSGP(cfg.SGP)
 	s.init(s.sgp, s.sgp.Timer, cfg.Handlers, cfg.SendTimeout)
 	return s
 }
@@ -97,23 +112,23 @@ func (s *Server) serveAssoc(id AssocID, a sctp.Association) {
 	_, out := a.Streams()
 	s.step(func(now time.Time) {
 		s.assocs[id] = a
-		s.sgp.AssocUp(now, id, out)
+		s.assocUp(now, id, out)
 		in, out := a.Streams()
 		s.emit(AssocEstablished{Assoc: id, Peer: a.PeerAddr(), InStreams: in, OutStreams: out})
 	})
 	err := s.readLoop(id, a,
-		func(now time.Time, stream uint16, b []byte) { s.sgp.Receive(now, id, stream, b) },
+		func(now time.Time, stream uint16, b []byte) { s.receive(now, id, stream, b) },
 		func(now time.Time, out uint16, restarted bool) {
 			if restarted {
-				s.sgp.AssocDown(now, id)
+				s.assocDown(now, id)
 			}
-			s.sgp.AssocUp(now, id, out)
+			s.assocUp(now, id, out)
 		})
 	if errors.Is(err, sctp.ErrClosed) || errors.Is(err, io.EOF) {
 		err = nil // this end closed it, or the peer shut it down gracefully
 	}
 	s.step(func(now time.Time) {
-		s.sgp.AssocDown(now, id)
+		s.assocDown(now, id)
 		delete(s.assocs, id)
 		s.emit(AssocEnded{Assoc: id, Err: err})
 	})
@@ -121,6 +136,31 @@ func (s *Server) serveAssoc(id AssocID, a sctp.Association) {
 	s.lmu.Lock()
 	delete(s.peerAddr, id)
 	s.lmu.Unlock()
+}
+
+// assocUp, assocDown and receive feed the machine: the SGP, or the IPSP.
+func (s *Server) assocUp(now time.Time, id AssocID, out uint16) {
+	if s.ipsp != nil {
+		s.ipsp.AssocUp(now, id, out)
+		return
+	}
+	s.sgp.AssocUp(now, id, out)
+}
+
+func (s *Server) assocDown(now time.Time, id AssocID) {
+	if s.ipsp != nil {
+		s.ipsp.AssocDown(now, id)
+		return
+	}
+	s.sgp.AssocDown(now, id)
+}
+
+func (s *Server) receive(now time.Time, id AssocID, stream uint16, b []byte) {
+	if s.ipsp != nil {
+		s.ipsp.Receive(now, id, stream, b)
+		return
+	}
+	s.sgp.Receive(now, id, stream, b)
 }
 
 // SendData sends MTP3 user data from the SS7 network to the AS u.RC: to its
@@ -178,10 +218,13 @@ func (s *Server) Assocs() map[AssocID]sctp.Addr {
 	return out
 }
 
-// Counters returns the SGP machine's counters.
+// Counters returns the SGP machine's counters (an IPSP's: both halves').
 func (s *Server) Counters() Counters {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ipsp != nil {
+		return s.ipsp.Counters()
+	}
 	return s.sgp.Counters()
 }
 
@@ -268,7 +311,13 @@ func (s *Server) wait(ctx context.Context) error {
 // returns.
 func (s *Server) SendDataTo(a AssocID, u UserData) error {
 	var err error
-	s.step(func(now time.Time) { err = s.sgp.SendDataTo(now, a, u) })
+	s.step(func(now time.Time) {
+		if s.ipsp != nil {
+			err = s.ipsp.SendDataTo(now, a, u)
+			return
+		}
+		err = s.sgp.SendDataTo(now, a, u)
+	})
 	return err
 }
 
@@ -295,7 +344,21 @@ func (s *Server) ASPIdentifier(a AssocID) (id uint32, ok bool) {
 func (s *Server) Serving(a AssocID, rc uint32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ipsp != nil {
+		return s.ipsp.Serving(a, rc)
+	}
 	return s.sgp.Serving(a, rc)
+}
+
+// LocalState returns an IPSP server's own state at the peer on association
+// a (its requesting half); ASP-DOWN for an SGP.
+func (s *Server) LocalState(a AssocID) ASPState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ipsp == nil {
+		return ASPDown
+	}
+	return s.ipsp.LocalState(a)
 }
 
 // ActiveRCs returns the routing contexts the ASP on association a is

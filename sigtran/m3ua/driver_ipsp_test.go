@@ -1,0 +1,92 @@
+package m3ua
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sigpool/sigpool/sigtran/sctp"
+	"github.com/sigpool/sigpool/sigtran/sctp/sctptest"
+)
+
+// Two IPSPs over the drivers: a Server and a Client in IPSP mode, single
+// exchange (the client initiates) and double exchange (both do); DATA both
+// ways once each side's states allow it.
+func TestDriverIPSP(t *testing.T) {
+	for _, x := range []IPSPExchange{SingleExchange, DoubleExchange} {
+		t.Run(x.String(), func(t *testing.T) {
+			net := sctptest.NewNetwork()
+			srvSink := newSink()
+			asp := ASPConfig{RCs: []uint32{4}, Mode: Loadshare, AutoActivate: true}
+			srv := startServer(t, net, ServerConfig{
+				SGP:      SGPConfig{ASes: []ASConfig{{RC: 4, Mode: Loadshare}}},
+				Handlers: srvSink.handlers(),
+				IPSP:     &IPSPConfig{Exchange: x, ASP: ASPConfig{ASPID: 2, HasASPID: true, RCs: []uint32{4}, Mode: Loadshare, AutoActivate: true}},
+			})
+			cliSink := newSink()
+			asp.ASPID, asp.HasASPID = 1, true
+			c := startClient(t, ClientConfig{
+				ASP: asp, Transport: net, Local: aspAddr(1), SGPs: []sctp.Addr{sgpAddr}, Handlers: cliSink.handlers(),
+				IPSP: &IPSPConfig{Exchange: x, Initiator: true, SGP: SGPConfig{ASes: []ASConfig{{RC: 4, Mode: Loadshare}}}},
+			})
+			waitActive(t, c, 1)
+			var a AssocID
+			srvSink.waitFor(t, "the client IPSP active at the server", func() bool {
+				for _, e := range srvSink.events {
+					if ch, ok := e.(ASPStateChanged); ok && !ch.Local && ch.To == ASPActive && ch.ASPID == 1 {
+						a = ch.Assoc
+						return true
+					}
+				}
+				return false
+			})
+			if x == DoubleExchange {
+				// The server's own ASPAC, and the client's view of it.
+				cliSink.waitFor(t, "the server IPSP active at the client", func() bool {
+					return slices.ContainsFunc(cliSink.events, func(e Event) bool {
+						ch, ok := e.(ASPStateChanged)
+						return ok && !ch.Local && ch.To == ASPActive && ch.ASPID == 2
+					})
+				})
+				ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+				defer cancel()
+				for srv.LocalState(a) != ASPActive {
+					if ctx.Err() != nil {
+						t.Fatalf("the server's own state is %v", srv.LocalState(a))
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			} else if st := srv.LocalState(a); st != ASPDown {
+				t.Fatalf("a single-exchange answering server has its own state %v", st)
+			}
+			const n = 50
+			for i := range n {
+				if err := srv.SendDataTo(a, UserData{RC: 4, SLS: uint8(i), Payload: payload(7, uint32(i))}); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.SendData(UserData{RC: 4, HasRC: true, SLS: uint8(i), Payload: payload(8, uint32(i))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srvSink.waitFor(t, "DATA at the server", func() bool { return len(srvSink.data) == n })
+			cliSink.waitFor(t, "DATA at the client", func() bool { return len(cliSink.data) == n })
+			for _, s := range []*sink{srvSink, cliSink} {
+				s.mu.Lock()
+				for _, e := range s.events {
+					if r, ok := e.(Refused); ok {
+						t.Errorf("refused: %v", r.Err)
+					}
+				}
+				s.mu.Unlock()
+			}
+		})
+	}
+}
+
+func TestStartClientIPSPMustRequest(t *testing.T) {
+	_, err := StartClient(ClientConfig{Transport: sctptest.NewNetwork(), SGPs: []sctp.Addr{sgpAddr}, IPSP: &IPSPConfig{Exchange: SingleExchange}})
+	if err == nil {
+		t.Fatal("a single-exchange client IPSP that does not initiate was accepted")
+	}
+}
