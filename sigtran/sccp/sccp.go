@@ -546,7 +546,7 @@ func Reply(in *Message, data []byte) Message {
 
 // Service returns the UDTS or XUDTS that returns in (a UDT or XUDT) to its
 // originator with cause: the addresses swapped and the same user data, as
-// Q.714 4.2 asks of a node that cannot deliver a message with the
+// Q.714 asks of a node that cannot deliver a message with the
 // return-on-error option.
 func Service(in *Message, cause uint8) Message {
 	out := Message{Type: UDTS, Cause: cause, Called: in.Calling, Calling: in.Called, Data: in.Data}

@@ -6,7 +6,7 @@ import (
 	"io"
 )
 
-// Component types (Q.773 table 16), by tag.
+// Component types (Q.773), by tag.
 const (
 	Invoke              uint8 = 0xa1
 	ReturnResultLast    uint8 = 0xa2
@@ -15,7 +15,7 @@ const (
 	ReturnResultNotLast uint8 = 0xa7
 )
 
-// Reject problem tags (Q.773 table 17) carried in Component.ProblemTag.
+// Reject problem tags (Q.773) carried in Component.ProblemTag.
 const (
 	ProblemGeneral      uint8 = 0x80
 	ProblemInvoke       uint8 = 0x81

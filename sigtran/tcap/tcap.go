@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Kind is a TCAP message type, by its tag (Q.773 table 8).
+// Kind is a TCAP message type, by its tag (Q.773).
 type Kind uint8
 
 // The message types of the ITU-T transaction portion.
@@ -50,7 +50,7 @@ const (
 	pAbortCauseLen = 1
 )
 
-// P-Abort causes (Q.773 table 40).
+// P-Abort causes (Q.773).
 const (
 	UnrecognizedMessageType          uint8 = 0
 	UnrecognizedTransactionID        uint8 = 1
