@@ -404,4 +404,4 @@ func aspSuite() []tp {
 	return all
 }
 
-func suite() []tp { return append(sgpSuite(), aspSuite()...) }
+func suite() []tp { return append(append(sgpSuite(), aspSuite()...), ipspSuite()...) }

@@ -3,7 +3,9 @@
 // (M3UA_SGP_ASPSM_V_001, M3UA_ASP_MTR_I_002, ...): each one is a scripted
 // raw M3UA peer that sends exact bytes on exact streams and asserts the
 // exact messages and parameters sigtran/m3ua's SGP (m3ua.Server) or ASP
-// (m3ua.Client) answers with.
+// (m3ua.Client) answers with. The IPSP purposes (M3UA_IPSP_SE_... for the
+// single exchange, M3UA_IPSP_DE_... for the double exchange, RFC 4666
+// 4.3.3) run m3ua.Server and m3ua.Client in IPSP mode against a raw IPSP.
 //
 // The suite runs natively over sctptest (go test ./conformance/m3ua) for
 // fast iteration, and over kernel SCTP between netlab hosts in the lab

@@ -98,6 +98,7 @@ func runSuite(t *testing.T, e *env, tps []tp) {
 var targets = map[string]int{
 	"SGP/ASPSM": 11, "SGP/ASPTM": 20, "SGP/MTR": 9, "SGP/RKM": 23, "SGP/SSNM": 4,
 	"ASP/ASPSM": 9, "ASP/ASPTM": 9, "ASP/MTR": 6, "ASP/RKM": 4, "ASP/SSNM": 8,
+	"IPSP/SE": 5, "IPSP/DE": 4,
 }
 
 func printTable(name string, vs []verdict) {
@@ -636,6 +637,18 @@ type aspIUT struct {
 // its association.
 func (x *tcx) startASP(cfg m3ua.ASPConfig) *aspIUT {
 	x.Helper()
+	return x.startClientIUT(cfg, nil)
+}
+
+// startIPSP is startASP for an m3ua.Client in IPSP mode, with ipspLocal as
+// its requesting half.
+func (x *tcx) startIPSP(ic m3ua.IPSPConfig) *aspIUT {
+	x.Helper()
+	return x.startClientIUT(ipspLocal(), &ic)
+}
+
+func (x *tcx) startClientIUT(cfg m3ua.ASPConfig, ic *m3ua.IPSPConfig) *aspIUT {
+	x.Helper()
 	addr := sctp.Addr{IPs: x.e.sgpIP, Port: x.e.nextPort()}
 	ln, err := x.e.sgpT.Listen(addr)
 	if err != nil {
@@ -645,7 +658,7 @@ func (x *tcx) startASP(cfg m3ua.ASPConfig) *aspIUT {
 	rec := newRecorder()
 	c, err := m3ua.StartClient(m3ua.ClientConfig{
 		ASP: cfg, Transport: x.e.aspT, Local: sctp.Addr{IPs: x.e.aspIP}, SGPs: []sctp.Addr{addr},
-		Handlers: rec.handlers(), Backoff: m3ua.Backoff{Initial: time.Hour, Max: time.Hour},
+		Handlers: rec.handlers(), Backoff: m3ua.Backoff{Initial: time.Hour, Max: time.Hour}, IPSP: ic,
 	})
 	if err != nil {
 		x.Fatal(err)

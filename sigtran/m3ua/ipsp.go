@@ -172,9 +172,14 @@ func (p *IPSP) Receive(now time.Time, a AssocID, stream uint16, b []byte) {
 			p.resp.Receive(now, a, stream, b)
 		}
 	case toAnswerer(class, typ):
-		if answerer {
+		switch {
+		case answerer:
 			p.resp.Receive(now, a, stream, b)
-		} else if l != nil {
+		case l == nil:
+		case class == ClassASPSM && typ == messages.MsgTypeHeartbeat:
+			// Every end answers BEAT, whatever its role (RFC 4666 4.3.4.6).
+			l.Receive(now, stream, b)
+		default:
 			p.unexpected(l, a, stream, b, class, typ)
 		}
 	case l != nil:
