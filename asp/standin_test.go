@@ -46,9 +46,10 @@ type standIn struct {
 	srv *m3ua.Server
 	ln  sctp.Listener
 
-	mu     sync.Mutex
-	active map[m3ua.AssocID]uint32 // ASP-ACTIVE associations → ASP Identifier
-	out    *sink
+	mu      sync.Mutex
+	active  map[m3ua.AssocID]uint32 // ASP-ACTIVE associations → ASP Identifier
+	streams map[m3ua.AssocID]uint16 // outbound streams of each association
+	out     *sink
 }
 
 // sink collects what every stand-in gateway receives: DATA and cookies
@@ -87,7 +88,7 @@ func (s *sink) noCookie(t testing.TB, d time.Duration) {
 }
 
 func newStandIn(t testing.TB, idx int, tr sctp.Transport, addr sctp.Addr, out *sink) *standIn {
-	g := &standIn{t: t, idx: idx, active: map[m3ua.AssocID]uint32{}, out: out}
+	g := &standIn{t: t, idx: idx, active: map[m3ua.AssocID]uint32{}, streams: map[m3ua.AssocID]uint16{}, out: out}
 	g.srv = m3ua.NewServer(m3ua.ServerConfig{
 		SGP: m3ua.SGPConfig{ASes: []m3ua.ASConfig{{RC: serviceRC, Mode: m3ua.Loadshare}}, RequireASPID: true},
 		Handlers: m3ua.Handlers{
@@ -96,14 +97,17 @@ func newStandIn(t testing.TB, idx int, tr sctp.Transport, addr sctp.Addr, out *s
 				g.out.data <- received{gw: idx, assoc: a, data: u}
 			},
 			Event: func(e m3ua.Event) {
-				if e, ok := e.(m3ua.ASPStateChanged); ok {
-					g.mu.Lock()
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				switch e := e.(type) {
+				case m3ua.AssocEstablished:
+					g.streams[e.Assoc] = e.OutStreams
+				case m3ua.ASPStateChanged:
 					if e.To == m3ua.ASPActive {
 						g.active[e.Assoc] = e.ASPID
 					} else {
 						delete(g.active, e.Assoc)
 					}
-					g.mu.Unlock()
 				}
 			},
 			Other: func(a m3ua.AssocID, _ sctp.Association, m sctp.Message) {
@@ -175,7 +179,10 @@ func (g *standIn) echo(a m3ua.AssocID, sls uint8, tid uint32, state []byte) {
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	if err := g.srv.SendOther(a, sctp.Message{Stream: m3ua.DataStream(sls, 17), PPID: rserpool.PPID, Data: b}); err != nil {
+	g.mu.Lock()
+	n := g.streams[a]
+	g.mu.Unlock()
+	if err := g.srv.SendOther(a, sctp.Message{Stream: m3ua.DataStream(sls, n), PPID: rserpool.PPID, Data: b}); err != nil {
 		g.t.Fatalf("gateway %d: SendOther: %v", g.idx, err)
 	}
 }
