@@ -17,8 +17,8 @@ import (
 // Set holds the metrics the drivers update. One Set per process, registered
 // once; the fields are safe for concurrent use.
 type Set struct {
-	// SCTP (the per-path state comes from the Associations collector).
-	SCTPRetransmissions *prometheus.CounterVec // association
+	// SCTP (the per-path state and the retransmitted chunks come from
+	// the Associations collector).
 	// SCTPEvents counts the association events (sctp.EventKind names:
 	// comm-lost, addr-unreachable, send-failed...), per association; the
 	// path and association failures among them are what retransmission
@@ -61,8 +61,7 @@ func New() *Set {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
 	}
 	return &Set{
-		SCTPRetransmissions: counter("sigpool_sctp_retransmissions_total", "DATA chunks retransmitted, per association.", "association"),
-		SCTPEvents:          counter("sigpool_sctp_events_total", "SCTP association events (comm-up, comm-lost, addr-unreachable, send-failed...), per association.", "association", "event"),
+		SCTPEvents: counter("sigpool_sctp_events_total", "SCTP association events (comm-up, comm-lost, addr-unreachable, send-failed...), per association.", "association", "event"),
 
 		M3UAMessages: counter("sigpool_m3ua_messages_total", "M3UA messages sent (out) and received (in), by message class and type.", "direction", "class", "type"),
 		M3UAErrors:   counter("sigpool_m3ua_errors_total", "M3UA ERR messages sent (out) and received (in), by error code.", "direction", "code"),
@@ -96,7 +95,7 @@ func New() *Set {
 // Collectors returns every metric of the set.
 func (s *Set) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		s.SCTPRetransmissions, s.SCTPEvents,
+		s.SCTPEvents,
 		s.M3UAMessages, s.M3UAErrors, s.M3UAASPs, s.M3UAASes,
 		s.Registrations, s.HandleResolutions, s.KeepAliveTimeouts, s.UnreachableReports, s.Takeovers,
 		s.HandlespacePools, s.HandlespaceElements, s.PoolElements, s.HandlespaceMismatches,

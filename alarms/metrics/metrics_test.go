@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sigpool/sigpool/alarms"
+	"github.com/sigpool/sigpool/sigtran/sctp"
 	"github.com/sigpool/sigpool/sigtran/sctp/sctptest"
 )
 
@@ -30,7 +31,6 @@ func everything(t *testing.T) (*prometheus.Registry, *alarms.Manager) {
 	if err := s.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	s.SCTPRetransmissions.WithLabelValues("asp3").Inc()
 	s.SCTPEvents.WithLabelValues("asp3", "addr-unreachable").Inc()
 	s.M3UAMessages.WithLabelValues("in", "TRANSFER", "DATA").Inc()
 	s.M3UAErrors.WithLabelValues("out", "INVALID_ROUTING_CONTEXT").Inc()
@@ -161,6 +161,23 @@ func TestSCTPCollector(t *testing.T) {
 			t.Errorf("path %s missing from %v", k, got)
 		}
 	}
+	// Counters from the association's Stats: messages sent under loss.
+	a.SetLoss(0.5)
+	for i := 0; i < 40; i++ {
+		if err := a.Send(sctp.Message{Stream: 0, PPID: 3, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sa, err := a.Stats()
+	if err != nil || sa.RetransmittedChunks == 0 {
+		t.Fatalf("stats %+v %v: no retransmission at 50%% loss", sa, err)
+	}
+	if v := counterOf(t, reg, "sigpool_sctp_retransmitted_chunks_total", "asp3"); v != float64(sa.RetransmittedChunks) {
+		t.Errorf("retransmitted = %v, stats say %d", v, sa.RetransmittedChunks)
+	}
+	if v := counterOf(t, reg, "sigpool_sctp_data_chunks_total", "asp3", "out"); v != 40 {
+		t.Errorf("data chunks out = %v", v)
+	}
 	if v := testutil.ToFloat64(gaugeOf(t, reg, "sigpool_sctp_associations", "established")); v != 1 {
 		t.Errorf("established = %v", v)
 	}
@@ -227,4 +244,33 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, family, value string) prome
 	}
 	t.Fatalf("%s{%s} not found", family, value)
 	return nil
+}
+
+// counterOf reads one counter series of a gathered family by its label
+// values in order.
+func counterOf(t *testing.T, reg *prometheus.Registry, name string, values ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(values) {
+				continue
+			}
+			for i, l := range m.GetLabel() {
+				if l.GetValue() != values[i] {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no series %s%v", name, values)
+	return 0
 }

@@ -12,7 +12,9 @@ import (
 // Associations is the set of SCTP associations a process reports on, by
 // configured name. As a Prometheus collector it reads each association's
 // Status at scrape time: associations by state, and per path its state,
-// SRTT, RTO, congestion window and whether it is the primary. The
+// SRTT, RTO, congestion window and whether it is the primary; and, from
+// associations that keep them (sctp.StatsReader: kernel SCTP's
+// SCTP_GET_ASSOC_STATS), the retransmitted and the data chunks. The
 // management API lists the same set.
 type Associations struct {
 	mu sync.Mutex
@@ -45,6 +47,8 @@ type AssociationStatus struct {
 	Local  sctp.Addr
 	Peer   sctp.Addr
 	Status sctp.Status
+	// Stats are the association's counters, nil when it keeps none.
+	Stats *sctp.Stats
 	// Err is set when Status failed (the association is closed).
 	Err error
 }
@@ -69,6 +73,11 @@ func (a *Associations) Snapshot() []AssociationStatus {
 			st.State = "closed"
 		}
 		out[i] = AssociationStatus{Name: names[i], Local: as.LocalAddr(), Peer: as.PeerAddr(), Status: st, Err: err}
+		if sr, ok := as.(sctp.StatsReader); ok && err == nil {
+			if s, serr := sr.Stats(); serr == nil {
+				out[i].Stats = &s
+			}
+		}
 	}
 	return out
 }
@@ -82,9 +91,11 @@ var (
 	descCwnd     = prometheus.NewDesc("sigpool_sctp_path_cwnd_bytes", "Congestion window of a path.", []string{"association", "address"}, nil)
 	descUnacked  = prometheus.NewDesc("sigpool_sctp_association_unacked_chunks", "DATA chunks sent and not yet acknowledged.", []string{"association"}, nil)
 	descPending  = prometheus.NewDesc("sigpool_sctp_association_pending_chunks", "DATA chunks waiting to be sent.", []string{"association"}, nil)
+	descRtx      = prometheus.NewDesc("sigpool_sctp_retransmitted_chunks_total", "DATA chunks retransmitted on an association since it was established (kernel SCTP_GET_ASSOC_STATS).", []string{"association"}, nil)
+	descChunks   = prometheus.NewDesc("sigpool_sctp_data_chunks_total", "DATA chunks sent (out) and received (in) on an association since it was established.", []string{"association", "direction"}, nil)
 	pathStates   = []sctp.PathState{sctp.PathUnconfirmed, sctp.PathActive, sctp.PathInactive, sctp.PathPotentiallyFailed}
 	assocStates  = []string{"established", "shutdown-pending", "closed"}
-	associations = []*prometheus.Desc{descAssocs, descPath, descPrimary, descSRTT, descRTO, descCwnd, descUnacked, descPending}
+	associations = []*prometheus.Desc{descAssocs, descPath, descPrimary, descSRTT, descRTO, descCwnd, descUnacked, descPending, descRtx, descChunks}
 )
 
 // Describe implements prometheus.Collector.
@@ -108,6 +119,11 @@ func (a *Associations) Collect(ch chan<- prometheus.Metric) {
 		st := as.Status
 		ch <- prometheus.MustNewConstMetric(descUnacked, prometheus.GaugeValue, float64(st.Unacked), as.Name)
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(st.Pending), as.Name)
+		if x := as.Stats; x != nil {
+			ch <- prometheus.MustNewConstMetric(descRtx, prometheus.CounterValue, float64(x.RetransmittedChunks), as.Name)
+			ch <- prometheus.MustNewConstMetric(descChunks, prometheus.CounterValue, float64(x.DataChunksOut), as.Name, "out")
+			ch <- prometheus.MustNewConstMetric(descChunks, prometheus.CounterValue, float64(x.DataChunksIn), as.Name, "in")
+		}
 		for _, p := range st.Paths {
 			addr := p.Addr.String()
 			for _, s := range pathStates {

@@ -244,6 +244,43 @@ type Association interface {
 	SetPrimary(ip netip.Addr) error
 }
 
+// Stats are an association's counters since it was established, as the
+// kernel keeps them (struct sctp_assoc_stats, SCTP_GET_ASSOC_STATS, Linux
+// 3.10 and later). Chunk counts are DATA chunks unless named otherwise.
+type Stats struct {
+	// RetransmittedChunks counts DATA chunks sent again (timeout or fast
+	// retransmission), on any path: a loss indicator of the networks.
+	RetransmittedChunks uint64
+	PacketsOut          uint64 // SCTP packets sent
+	PacketsIn           uint64 // SCTP packets received
+	DataChunksOut       uint64 // ordered and unordered
+	DataChunksIn        uint64
+	UnorderedOut        uint64
+	UnorderedIn         uint64
+	ControlChunksOut    uint64
+	ControlChunksIn     uint64
+	SACKsOut            uint64
+	SACKsIn             uint64
+	GapAcksIn           uint64 // SACKs received with gap ack blocks
+	OutOfSequenceTSNs   uint64 // TSNs received above the next expected
+	DuplicateChunksIn   uint64
+	// MaxRTO is the largest RTO the association used since the previous
+	// Stats call (the kernel starts a new observation period at each
+	// read), and MaxRTOPeer the peer address it was observed on; zero when
+	// no RTO above RTO.Min was seen.
+	MaxRTO     time.Duration
+	MaxRTOPeer netip.Addr
+}
+
+// StatsReader is implemented by associations that keep Stats: kernel
+// associations (*Conn) and package sctptest's. It is a separate interface
+// so that wrappers of Association need not forward it; ask with
+//
+//	if sr, ok := as.(sctp.StatsReader); ok { st, err := sr.Stats() }
+type StatsReader interface {
+	Stats() (Stats, error)
+}
+
 // Errors returned by associations.
 var (
 	ErrMessageTooLong = errors.New("sctp: message longer than the receive buffer")

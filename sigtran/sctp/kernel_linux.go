@@ -672,6 +672,26 @@ func (c *Conn) Status() (Status, error) {
 	return st, nil
 }
 
+// Stats reads the association's counters (SCTP_GET_ASSOC_STATS). It
+// implements StatsReader.
+func (c *Conn) Stats() (Stats, error) {
+	if c.closed.Load() {
+		return Stats{}, ErrClosed
+	}
+	b := make([]byte, sizeAssocStats) // sas_assoc_id 0: the socket's only association
+	n, err := c.sock.GetsockoptBytes(solSCTP, optAssocStats, b)
+	if err != nil {
+		return Stats{}, fmt.Errorf("sctp: getsockopt SCTP_GET_ASSOC_STATS: %w", err)
+	}
+	st, ok := parseAssocStats(b[:n])
+	if !ok {
+		return Stats{}, fmt.Errorf("sctp: getsockopt SCTP_GET_ASSOC_STATS: %d bytes, want %d", n, sizeAssocStats)
+	}
+	return st, nil
+}
+
+var _ StatsReader = (*Conn)(nil)
+
 // SetPrimary makes ip (one of the peer's addresses) the primary path
 // (SCTP_PRIMARY_ADDR).
 func (c *Conn) SetPrimary(ip netip.Addr) error {

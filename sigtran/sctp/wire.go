@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"time"
 
 	lksctp "github.com/ishidawataru/sctp"
 	"golang.org/x/sys/unix"
@@ -47,6 +48,7 @@ const (
 	optRecvRcvInfo    = 32  // SCTP_RECVRCVINFO
 	optEvent          = 127 // SCTP_EVENT
 	optExposePF       = 131 // SCTP_EXPOSE_POTENTIALLY_FAILED_STATE
+	optAssocStats     = 112 // SCTP_GET_ASSOC_STATS
 
 	msgNotification = lksctp.MSG_NOTIFICATION
 
@@ -138,6 +140,25 @@ const (
 	offPISRTT     = 140
 	offPIRTO      = 144
 	offPIMTU      = 148
+
+	// struct sctp_assoc_stats (not packed: the sockaddr_storage is 8-aligned)
+	sizeAssocStats  = 256
+	offASObsRTOAddr = 8
+	offASMaxRTO     = 136
+	offASISacks     = 144
+	offASOSacks     = 152
+	offASOPackets   = 160
+	offASIPackets   = 168
+	offASRtxChunks  = 176
+	offASOutOfSeq   = 184
+	offASIDupChunks = 192
+	offASGapCnt     = 200
+	offASOUOChunks  = 208
+	offASIUOChunks  = 216
+	offASOOChunks   = 224
+	offASIOChunks   = 232
+	offASOCtrl      = 240
+	offASICtrl      = 248
 
 	// struct sctp_status
 	sizeStatus    = 176
@@ -479,4 +500,36 @@ func assocStateName(s int32) string {
 		return assocStateNames[s]
 	}
 	return "unknown"
+}
+
+// parseAssocStats reads a struct sctp_assoc_stats. sas_maxrto is in
+// milliseconds.
+func parseAssocStats(b []byte) (Stats, bool) {
+	if len(b) < sizeAssocStats {
+		return Stats{}, false
+	}
+	u := func(off int) uint64 { return ne.Uint64(b[off:]) }
+	st := Stats{
+		RetransmittedChunks: u(offASRtxChunks),
+		PacketsOut:          u(offASOPackets),
+		PacketsIn:           u(offASIPackets),
+		UnorderedOut:        u(offASOUOChunks),
+		UnorderedIn:         u(offASIUOChunks),
+		DataChunksOut:       u(offASOUOChunks) + u(offASOOChunks),
+		DataChunksIn:        u(offASIUOChunks) + u(offASIOChunks),
+		ControlChunksOut:    u(offASOCtrl),
+		ControlChunksIn:     u(offASICtrl),
+		SACKsOut:            u(offASOSacks),
+		SACKsIn:             u(offASISacks),
+		GapAcksIn:           u(offASGapCnt),
+		OutOfSequenceTSNs:   u(offASOutOfSeq),
+		DuplicateChunksIn:   u(offASIDupChunks),
+		MaxRTO:              time.Duration(min(u(offASMaxRTO), uint64(1<<62)/uint64(time.Millisecond))) * time.Millisecond,
+	}
+	if st.MaxRTO > 0 {
+		if ip, _, _, ok := parseSockaddr(b[offASObsRTOAddr : offASObsRTOAddr+sockaddrStorageLen]); ok {
+			st.MaxRTOPeer = ip
+		}
+	}
+	return st, true
 }

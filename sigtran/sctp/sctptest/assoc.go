@@ -58,6 +58,8 @@ type dir struct {
 	timer    Timer
 	timerGen uint64
 	closing  bool // the sender closed gracefully; SHUTDOWN follows the data
+	// counters for Stats
+	sent, rtx, delivered, unordered uint64
 }
 
 type pkt struct {
@@ -271,6 +273,11 @@ func (l *link) enqueue(d *dir, m sctp.Message) {
 	for k := 0; k < maxLosses && d.loss > 0 && l.rng.Float64() < d.loss; k++ {
 		at = at.Add(rto)
 		rto = min(2*rto, d.from.tuning.RTOMax)
+		d.rtx++
+	}
+	d.sent++
+	if m.Unordered {
+		d.unordered++
 	}
 	if !m.Unordered {
 		if at.Before(d.lastAt[m.Stream]) {
@@ -325,6 +332,7 @@ func (l *link) pump(d *dir) {
 			continue
 		}
 		m := p.m
+		d.delivered++
 		d.to.push(item{m: &m})
 	}
 	if len(d.inflight) == 0 {
@@ -604,6 +612,30 @@ func (e *Assoc) PeerAddr() sctp.Addr { return cloneAddr(e.peer) }
 
 // Streams implements sctp.Association.
 func (e *Assoc) Streams() (in, out uint16) { return e.in, e.out }
+
+// Stats implements sctp.StatsReader with what the simulation knows: every
+// message is one DATA chunk in one packet, each loss drawn by SetLoss is
+// one retransmitted chunk. SACKs, control chunks and RTO observations are
+// not simulated and stay zero.
+func (e *Assoc) Stats() (sctp.Stats, error) {
+	l := e.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.done() {
+		return sctp.Stats{}, sctp.ErrClosed
+	}
+	out, in := e.outDir(), e.inDir()
+	return sctp.Stats{
+		RetransmittedChunks: out.rtx,
+		DataChunksOut:       out.sent,
+		PacketsOut:          out.sent + out.rtx,
+		UnorderedOut:        out.unordered,
+		DataChunksIn:        in.delivered,
+		PacketsIn:           in.delivered,
+	}, nil
+}
+
+var _ sctp.StatsReader = (*Assoc)(nil)
 
 // Status implements sctp.Association. SRTT is the injected round trip plus
 // 200µs; RTO follows from it within the tuning's bounds. Unacked counts the

@@ -130,6 +130,23 @@ func TestLossAndPathFailure(t *testing.T) {
 			if overtaken := checkDelivery(t, sent, got); overtaken == 0 {
 				t.Error("no message was delayed by a retransmission")
 			}
+			// Stats: every message once out and once in; about a fifth
+			// of the transmissions lost (20% loss: expected n*0.25
+			// retransmissions counting repeated losses).
+			sa, err := a.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb, err := b.Stats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sa.DataChunksOut != n || sb.DataChunksIn != n || sa.UnorderedOut != uint64((n+6)/7) {
+				t.Errorf("stats a %+v, b %+v", sa, sb)
+			}
+			if sa.RetransmittedChunks < n/8 || sa.RetransmittedChunks > n/2 || sb.RetransmittedChunks != 0 {
+				t.Errorf("retransmitted a %d b %d for %d messages at 20%% loss", sa.RetransmittedChunks, sb.RetransmittedChunks, n)
+			}
 			if ev := wantEvent(t, a, sctp.EventAddrUnreachable); ev.Addr != b1 {
 				t.Errorf("unreachable %v", ev.Addr)
 			}

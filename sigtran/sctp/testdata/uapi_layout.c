@@ -23,6 +23,12 @@ int main(void) {
 	O(sctp_paddrinfo, spinfo_srtt); O(sctp_paddrinfo, spinfo_rto); O(sctp_paddrinfo, spinfo_mtu);
 	S(sctp_status); O(sctp_status, sstat_state); O(sctp_status, sstat_unackdata); O(sctp_status, sstat_penddata);
 	O(sctp_status, sstat_instrms); O(sctp_status, sstat_outstrms); O(sctp_status, sstat_primary);
+	S(sctp_assoc_stats); O(sctp_assoc_stats, sas_obs_rto_ipaddr); O(sctp_assoc_stats, sas_maxrto);
+	O(sctp_assoc_stats, sas_isacks); O(sctp_assoc_stats, sas_osacks); O(sctp_assoc_stats, sas_opackets);
+	O(sctp_assoc_stats, sas_ipackets); O(sctp_assoc_stats, sas_rtxchunks); O(sctp_assoc_stats, sas_outofseqtsns);
+	O(sctp_assoc_stats, sas_idupchunks); O(sctp_assoc_stats, sas_gapcnt); O(sctp_assoc_stats, sas_ouodchunks);
+	O(sctp_assoc_stats, sas_iuodchunks); O(sctp_assoc_stats, sas_oodchunks); O(sctp_assoc_stats, sas_iodchunks);
+	O(sctp_assoc_stats, sas_octrlchunks); O(sctp_assoc_stats, sas_ictrlchunks); C(SCTP_GET_ASSOC_STATS);
 	S(sctp_prim); O(sctp_prim, ssp_addr); S(sctp_getaddrs);
 	S(sctp_sndinfo); O(sctp_sndinfo, snd_ppid); S(sctp_rcvinfo); O(sctp_rcvinfo, rcv_ppid); S(sctp_sndrcvinfo); O(sctp_sndrcvinfo, sinfo_ppid);
 	S(sctp_assoc_change); S(sctp_paddr_change); O(sctp_paddr_change, spc_aaddr); O(sctp_paddr_change, spc_state); O(sctp_paddr_change, spc_error);
