@@ -9,8 +9,17 @@ const maxLen = 0xffff
 // readTLV splits b into the first element's tag octets, its contents and
 // what follows. Tags may be of several octets (the low five bits of the
 // first all ones); lengths are definite, short or long form with at most
-// two octets.
+// two octets, or indefinite for a constructed element: its contents then
+// end at the end-of-contents octets 00 00, which are part of the element
+// but not of the contents returned.
 func readTLV(b []byte) (tag []byte, content, rest []byte, err error) {
+	return readTLVDepth(b, 0)
+}
+
+// maxDepth bounds the nesting of elements of indefinite length.
+const maxDepth = 32
+
+func readTLVDepth(b []byte, depth int) (tag []byte, content, rest []byte, err error) {
 	if len(b) == 0 {
 		return nil, nil, nil, fmt.Errorf("%w: missing element", ErrBadlyFormatted)
 	}
@@ -40,7 +49,7 @@ func readTLV(b []byte) (tag []byte, content, rest []byte, err error) {
 		n := l & 0x7f
 		switch n {
 		case 0:
-			return nil, nil, nil, fmt.Errorf("%w: indefinite length in element 0x%02x", ErrBadlyFormatted, b[0])
+			return indefinite(b, tag, i, depth)
 		case 1, 2:
 		default:
 			return nil, nil, nil, fmt.Errorf("%w: length of %d octets in element 0x%02x", ErrBadlyFormatted, n, b[0])
@@ -126,4 +135,33 @@ func appendInt(dst []byte, tag byte, v int64) []byte {
 		dst = append(dst, byte(v>>(8*i)))
 	}
 	return dst
+}
+
+// indefinite reads the contents of a constructed element of indefinite
+// length whose contents start at b[i]: whole elements up to the
+// end-of-contents octets.
+func indefinite(b, tag []byte, i, depth int) ([]byte, []byte, []byte, error) {
+	if b[0]&0x20 == 0 {
+		return nil, nil, nil, fmt.Errorf("%w: indefinite length in primitive element 0x%02x", ErrBadlyFormatted, b[0])
+	}
+	if depth >= maxDepth {
+		return nil, nil, nil, fmt.Errorf("%w: elements of indefinite length nested deeper than %d", ErrBadlyFormatted, maxDepth)
+	}
+	pos := i
+	for {
+		if pos+2 > len(b) {
+			return nil, nil, nil, fmt.Errorf("%w: element 0x%02x of indefinite length without end of contents", ErrBadlyFormatted, b[0])
+		}
+		if b[pos] == 0 {
+			if b[pos+1] != 0 {
+				return nil, nil, nil, fmt.Errorf("%w: end of contents with length %d", ErrBadlyFormatted, b[pos+1])
+			}
+			return tag, b[i:pos], b[pos+2:], nil
+		}
+		_, _, r, err := readTLVDepth(b[pos:], depth+1)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		pos = len(b) - len(r)
+	}
 }

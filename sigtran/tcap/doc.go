@@ -20,11 +20,11 @@
 // Every rejection wraps one of ErrUnrecognizedType, ErrBadlyFormatted and
 // ErrIncorrect, and PAbortCauseOf maps it to the P-Abort cause a TCAP peer
 // answers with (unrecognizedMessageType, badlyFormattedTransactionPortion,
-// incorrectTransactionPortion). Lengths use the short form or the long form
-// of one or two octets; the indefinite form is rejected as badly formatted
-// (sigpool's peers use definite lengths; a message with an indefinite length
-// gets a P-Abort rather than a guess).
+// incorrectTransactionPortion). Lengths use the short form, the long form of
+// one or two octets, or (constructed elements only) the indefinite form
+// ended by the end-of-contents octets 00 00, nested at most 32 deep.
 //
-// Append writes the minimal definite length encoding and checks the same
-// rules, so what it writes decodes back to the same Message.
+// Append writes the minimal definite length encoding for the elements it
+// builds and copies the dialogue and component portions as they are; it
+// checks the same rules, so what it writes decodes back to the same Message.
 package tcap

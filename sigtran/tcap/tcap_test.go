@@ -143,6 +143,39 @@ func TestLongLength(t *testing.T) {
 	}
 }
 
+// Indefinite lengths (X.690 8.1.3.6), allowed for constructed elements:
+// decoded, and re-encoded with a definite outer length, the portions as
+// they came.
+func TestIndefiniteLength(t *testing.T) {
+	in := []byte{
+		0x62, 0x80, // Begin, indefinite length
+		0x48, 0x04, 0x01, 0x02, 0x03, 0x04, // OTID
+		0x6c, 0x80, // component portion, indefinite length
+		0xa1, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x2d, // Invoke id 1 op 45
+		0x00, 0x00, // end of the component portion
+		0x00, 0x00, // end of the Begin
+	}
+	var m Message
+	if err := Decode(in, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != Begin || m.OTID.Uint32() != 0x01020304 || !bytes.Equal(m.Components, in[8:20]) {
+		t.Fatalf("%+v", m)
+	}
+	c, rest, err := NextComponent(m.Components)
+	if err != nil || len(rest) != 0 || c.Type != Invoke || c.InvokeID != 1 || c.OpCode != 45 {
+		t.Fatalf("%v %+v", err, c)
+	}
+	out, err := m.Append(nil)
+	want := append([]byte{0x62, 0x12}, in[2:20]...)
+	if err != nil || !bytes.Equal(out, want) {
+		t.Fatalf("%v\n got % x\nwant % x", err, out, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = Decode(in, &m) }); n != 0 {
+		t.Fatalf("Decode allocates %v", n)
+	}
+}
+
 func patch(b []byte, at int, v ...byte) []byte {
 	c := append([]byte(nil), b...)
 	copy(c[at:], v)
@@ -160,7 +193,12 @@ func TestDecodeRejects(t *testing.T) {
 		{"trailing octet", append(append([]byte(nil), endMsg...), 0), BadlyFormattedTransactionPortion},
 		{"length too long", patch(endMsg, 1, 0x0e), BadlyFormattedTransactionPortion},
 		{"length too short", patch(endMsg, 1, 0x0c), BadlyFormattedTransactionPortion},
-		{"indefinite length", []byte{0x64, 0x80, 0x49, 0x01, 0x01, 0x00, 0x00}, BadlyFormattedTransactionPortion},
+		{"indefinite length of a primitive", []byte{0x64, 0x05, 0x49, 0x80, 0x01, 0x00, 0x00}, BadlyFormattedTransactionPortion},
+		{"indefinite without end of contents", []byte{0x64, 0x80, 0x49, 0x01, 0x01}, BadlyFormattedTransactionPortion},
+		{"end of contents with a length", []byte{0x64, 0x80, 0x49, 0x01, 0x01, 0x00, 0x01, 0x00}, BadlyFormattedTransactionPortion},
+		{"octets after end of contents", []byte{0x64, 0x80, 0x49, 0x01, 0x01, 0x00, 0x00, 0x00}, BadlyFormattedTransactionPortion},
+		{"indefinite nested too deep", append(append([]byte{0x64, 0x80, 0x49, 0x01, 0x01, 0x6c, 0x80},
+			bytes.Repeat([]byte{0xa1, 0x80}, 40)...), bytes.Repeat([]byte{0, 0}, 42)...), BadlyFormattedTransactionPortion},
 		{"three length octets", []byte{0x64, 0x83, 0, 0, 3, 0x49, 0x01, 0x01}, BadlyFormattedTransactionPortion},
 		{"TID of 5 octets", []byte{0x62, 0x07, 0x48, 0x05, 1, 2, 3, 4, 5}, BadlyFormattedTransactionPortion},
 		{"empty TID", []byte{0x62, 0x02, 0x48, 0x00}, BadlyFormattedTransactionPortion},
