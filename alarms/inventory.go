@@ -91,8 +91,9 @@ var (
 		RaisedBy:        "sgw, aspd, registrar",
 		Debounce:        Debounce{ClearAfter: 10 * time.Second},
 		Meaning: "One peer address of a multihomed association is unreachable (heartbeats or retransmissions to it " +
-			"failed Path.Max.Retrans times). Traffic runs on the remaining paths: nothing is lost, but one more " +
-			"network failure takes the association down.",
+			"failed Path.Max.Retrans times), or has stayed potentially failed (RFC 7829) for longer than the PF hold " +
+			"(default 1.2 s, the telecom PathDown bound; a shorter PF raises nothing). Traffic runs on the remaining " +
+			"paths: nothing is lost, but one more network failure takes the association down.",
 		Repair: "Check the network that carries this path: the local interface, the switch, the route to the peer " +
 			"address. The alarm clears 10 s after the path answers heartbeats again.",
 	}

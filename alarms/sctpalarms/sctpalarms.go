@@ -14,10 +14,21 @@
 // The mapping, on the association's managed object DN (e.g.
 // "sgw=sg1,assoc=stp1") and its paths (DN + ",path=<peer IP>"):
 //
-//	addr-unreachable, addr-potentially-failed   raise path-down on the path
-//	addr-available, addr-removed                clear path-down on the path
-//	comm-lost, shutdown, cant-start             raise association-down, clear every path-down
-//	comm-up, restart                            clear association-down
+//	addr-unreachable                   raise path-down on the path
+//	addr-potentially-failed            raise path-down on the path if it is not active again after PFHold
+//	addr-available, addr-removed       clear path-down on the path (and forget a PF hold)
+//	comm-lost, shutdown, cant-start    raise association-down, clear every path-down
+//	comm-up, restart                   clear association-down
+//
+// A potentially-failed path (RFC 7829: one retransmission timeout on it,
+// data moved to another path) is often a single lost packet or a brief
+// stall: it comes back at the next heartbeat. Raising path-down on every PF
+// would make an alarm storm on a lossy but working network, so the monitor
+// holds it: the alarm is raised only if the path is still not active once
+// PFHold has passed (default: the telecom profile's PathDown bound, the
+// longest a failing path takes to be declared unreachable, which raises
+// at once). When the monitor can read the association's status (Wrap,
+// or Config.Status) it checks the path's state at the end of the hold too.
 //
 // The manager debounces (see alarms.Manager): a path that flaps is one
 // alarm. Every event is also counted in sigpool_sctp_events_total.
@@ -29,6 +40,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -48,7 +60,24 @@ type Config struct {
 	// Metrics, when set, counts the events in Metrics.SCTPEvents.
 	Metrics *metrics.Set
 	Log     *zap.Logger
+
+	// PFHold is how long a potentially-failed path may stay so before
+	// path-down is raised. Zero: DefaultPFHold; negative: no hold (raise
+	// at the PF event).
+	PFHold time.Duration
+	// Clock times the holds; default alarms.SystemClock.
+	Clock alarms.Clock
+	// Status, when set, reads the association's status at the end of a
+	// hold: a path found active then raises nothing. Wrap sets it.
+	Status func() (sctp.Status, error)
 }
+
+// DefaultPFHold is the telecom profile's PathDown bound: a path that is
+// failing is declared unreachable within it (addr-unreachable raises the
+// alarm at once), so a path still potentially failed after it is stuck
+// there (an idle path whose heartbeats are late, say), which deserves the
+// alarm.
+var DefaultPFHold = sctp.Telecom.Bounds().PathDown
 
 // Monitor follows one association (across its re-establishments) and
 // keeps its alarms in step with its events. It is safe for concurrent use.
@@ -56,9 +85,16 @@ type Monitor struct {
 	cfg Config
 	log *zap.Logger
 
-	mu    sync.Mutex
-	paths map[netip.Addr]bool // peer addresses with path-down reported present
-	down  bool                // association-down reported present
+	mu     sync.Mutex
+	paths  map[netip.Addr]bool     // peer addresses with path-down reported present
+	held   map[netip.Addr]*pfTimer // potentially-failed paths within their hold
+	down   bool                    // association-down reported present
+	status func() (sctp.Status, error)
+}
+
+type pfTimer struct {
+	t    alarms.Timer
+	text string
 }
 
 // New returns a monitor for the association cfg.Object.
@@ -77,10 +113,18 @@ func New(cfg Config) (*Monitor, error) {
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
+	if cfg.PFHold == 0 {
+		cfg.PFHold = DefaultPFHold
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = alarms.SystemClock
+	}
 	return &Monitor{
-		cfg:   cfg,
-		log:   cfg.Log.With(zap.String("association", cfg.Name), zap.String("object", cfg.Object)),
-		paths: map[netip.Addr]bool{},
+		cfg:    cfg,
+		log:    cfg.Log.With(zap.String("association", cfg.Name), zap.String("object", cfg.Object)),
+		paths:  map[netip.Addr]bool{},
+		held:   map[netip.Addr]*pfTimer{},
+		status: cfg.Status,
 	}, nil
 }
 
@@ -100,15 +144,14 @@ func (m *Monitor) Observe(ev sctp.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch ev.Kind {
-	case sctp.EventAddrUnreachable, sctp.EventAddrPotentiallyFailed:
-		if !ev.Addr.IsValid() {
-			return
+	case sctp.EventAddrUnreachable:
+		if ev.Addr.IsValid() {
+			m.raisePath(ev.Addr.Unmap(), "peer address unreachable ("+ev.Kind.String()+")")
 		}
-		text := "peer address unreachable (" + ev.Kind.String() + ")"
-		if ev.Kind == sctp.EventAddrPotentiallyFailed {
-			text = "peer address potentially failed: retransmission timeout on this path (" + ev.Kind.String() + ")"
+	case sctp.EventAddrPotentiallyFailed:
+		if ev.Addr.IsValid() {
+			m.holdPF(ev.Addr.Unmap(), "peer address potentially failed: retransmission timeout on this path ("+ev.Kind.String()+")")
 		}
-		m.raisePath(ev.Addr.Unmap(), text)
 	case sctp.EventAddrAvailable, sctp.EventAddrRemoved:
 		if ev.Addr.IsValid() {
 			m.clearPath(ev.Addr.Unmap())
@@ -152,6 +195,8 @@ func (m *Monitor) Sync(st sctp.Status) {
 		switch p.State {
 		case sctp.PathInactive:
 			m.raisePath(ip, "peer address unreachable (path inactive)")
+		case sctp.PathPotentiallyFailed:
+			m.holdPF(ip, "peer address potentially failed (path state)")
 		case sctp.PathActive:
 			m.clearPath(ip)
 		}
@@ -182,7 +227,76 @@ func (m *Monitor) DownPaths() []netip.Addr {
 	return out
 }
 
+// HeldPaths returns the potentially-failed peer addresses whose hold is
+// running, sorted.
+func (m *Monitor) HeldPaths() []netip.Addr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]netip.Addr, 0, len(m.held))
+	for ip := range m.held {
+		out = append(out, ip)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	return out
+}
+
+// holdPF starts the hold of a potentially-failed path, unless its alarm is
+// already raised or its hold already runs.
+func (m *Monitor) holdPF(ip netip.Addr, text string) {
+	if m.cfg.PFHold < 0 {
+		m.raisePath(ip, text)
+		return
+	}
+	if m.paths[ip] {
+		return // already down: the PF changes nothing
+	}
+	if _, ok := m.held[ip]; ok {
+		return
+	}
+	p := &pfTimer{text: text}
+	m.held[ip] = p
+	p.t = m.cfg.Clock.AfterFunc(m.cfg.PFHold, func() { m.pfExpired(ip, p) })
+}
+
+// pfExpired ends a hold: the path is still not known active, so its alarm
+// is raised, unless the association's status says it is active now.
+func (m *Monitor) pfExpired(ip netip.Addr, p *pfTimer) {
+	var st sctp.Status
+	var stErr error = errNoStatus
+	m.mu.Lock()
+	status := m.status
+	m.mu.Unlock()
+	if status != nil {
+		st, stErr = status()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.held[ip] != p {
+		return // cleared, or the association went down, meanwhile
+	}
+	delete(m.held, ip)
+	if stErr == nil {
+		for _, path := range st.Paths {
+			if path.Addr.Unmap() == ip && path.State == sctp.PathActive {
+				m.log.Debug("potentially-failed path active again within the hold", zap.Stringer("peer", ip))
+				return
+			}
+		}
+	}
+	m.raisePath(ip, fmt.Sprintf("%s, not active again within %v", p.text, m.cfg.PFHold))
+}
+
+var errNoStatus = fmt.Errorf("sctpalarms: no status")
+
+func (m *Monitor) stopHold(ip netip.Addr) {
+	if p, ok := m.held[ip]; ok {
+		p.t.Stop()
+		delete(m.held, ip)
+	}
+}
+
 func (m *Monitor) raisePath(ip netip.Addr, text string) {
+	m.stopHold(ip)
 	m.paths[ip] = true
 	m.report(m.cfg.Alarms.Raise(alarms.Report{
 		Def: alarms.PathDown, Object: m.PathObject(ip), AdditionalText: text,
@@ -191,11 +305,15 @@ func (m *Monitor) raisePath(ip netip.Addr, text string) {
 }
 
 func (m *Monitor) clearPath(ip netip.Addr) {
+	m.stopHold(ip)
 	delete(m.paths, ip)
 	m.report(m.cfg.Alarms.Clear(alarms.PathDown, m.PathObject(ip)))
 }
 
 func (m *Monitor) clearPaths() {
+	for ip := range m.held {
+		m.stopHold(ip)
+	}
 	for ip := range m.paths {
 		m.clearPath(ip)
 	}
@@ -226,7 +344,13 @@ func (m *Monitor) report(err error) {
 // Wrap returns a that reports every event its Recv returns to m before
 // handing it on, and syncs the path alarms from Status on comm-up. The
 // upper layers use the result in place of a.
-func Wrap(a sctp.Association, m *Monitor) sctp.Association { return &watched{Association: a, m: m} }
+// It also gives m the association's Status for the end of PF holds.
+func Wrap(a sctp.Association, m *Monitor) sctp.Association {
+	m.mu.Lock()
+	m.status = a.Status
+	m.mu.Unlock()
+	return &watched{Association: a, m: m}
+}
 
 type watched struct {
 	sctp.Association

@@ -45,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(m.Close)
 	f.m = m
 	f.sub = m.Subscribe(0)
-	f.mon, err = New(Config{Alarms: m, Object: "sgw=sg1, assoc=stp1", Metrics: f.set})
+	f.mon, err = New(Config{Alarms: m, Object: "sgw=sg1, assoc=stp1", Metrics: f.set, Clock: f.clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +201,10 @@ MAJOR association-down sgw=sg1,assoc=stp1: association lost (comm-lost), error c
 func TestObserveAndSync(t *testing.T) {
 	f := newFixture(t)
 	f.mon.Observe(sctp.Event{Kind: sctp.EventAddrPotentiallyFailed, Addr: netip.MustParseAddr("::ffff:10.0.1.2")})
+	check(t, "potentially failed, within the hold", f.active(), "")
+	f.clk.Advance(DefaultPFHold)
 	check(t, "potentially failed", f.active(),
-		"MINOR path-down sgw=sg1,assoc=stp1,path=10.0.1.2: peer address potentially failed: retransmission timeout on this path (addr-potentially-failed)")
+		"MINOR path-down sgw=sg1,assoc=stp1,path=10.0.1.2: peer address potentially failed: retransmission timeout on this path (addr-potentially-failed), not active again within 1.2s")
 	f.mon.Observe(sctp.Event{Kind: sctp.EventAddrUnreachable, Addr: peerA})
 	if n := f.m.Alarms(alarms.Filter{}); len(n) != 1 || !strings.Contains(n[0].AdditionalText, "(addr-unreachable)") {
 		t.Fatalf("%+v", n)
@@ -232,4 +234,119 @@ func TestObserveAndSync(t *testing.T) {
 	if _, err := New(Config{Object: "sgw=sg1,assoc=stp1"}); err == nil {
 		t.Fatal("no manager accepted")
 	}
+}
+
+func TestPFHold(t *testing.T) {
+	pf := func(ip netip.Addr) sctp.Event { return sctp.Event{Kind: sctp.EventAddrPotentiallyFailed, Addr: ip} }
+	back := func(ip netip.Addr) sctp.Event { return sctp.Event{Kind: sctp.EventAddrAvailable, Addr: ip} }
+	if DefaultPFHold != sctp.Telecom.Bounds().PathDown || DefaultPFHold <= 0 {
+		t.Fatalf("DefaultPFHold %v, telecom PathDown %v", DefaultPFHold, sctp.Telecom.Bounds().PathDown)
+	}
+
+	t.Run("brief PF raises nothing", func(t *testing.T) {
+		f := newFixture(t)
+		// A lossy network: 50 PFs on each path, each active again
+		// within the hold. No alarm, no notification.
+		for i := 0; i < 50; i++ {
+			f.mon.Observe(pf(peerA))
+			f.clk.Advance(DefaultPFHold / 3)
+			f.mon.Observe(pf(peerB))
+			f.clk.Advance(DefaultPFHold / 3)
+			if got := f.mon.HeldPaths(); len(got) != 2 {
+				t.Fatalf("held %v", got)
+			}
+			f.mon.Observe(back(peerA))
+			f.mon.Observe(back(peerB))
+			f.clk.Advance(DefaultPFHold)
+		}
+		check(t, "alarms", f.active(), "")
+		check(t, "notifications", f.notes(), "")
+		if st, _ := f.m.Stats(); st["path-down"].Raised != 0 {
+			t.Fatalf("stats %+v", st["path-down"])
+		}
+		if got := f.mon.HeldPaths(); len(got) != 0 {
+			t.Fatalf("held %v", got)
+		}
+	})
+
+	t.Run("PF that lasts raises after the hold", func(t *testing.T) {
+		f := newFixture(t)
+		f.mon.Observe(pf(peerA))
+		f.clk.Advance(DefaultPFHold - time.Millisecond)
+		f.mon.Observe(pf(peerA)) // repeated: does not restart the hold
+		check(t, "just before", f.active(), "")
+		f.clk.Advance(time.Millisecond)
+		check(t, "at the end of the hold", f.notes(), "12:00:01 notifyNewAlarm path-down sgw=sg1,assoc=stp1,path=10.0.1.2")
+		// It clears as any path-down does.
+		f.mon.Observe(back(peerA))
+		f.clk.Advance(time.Minute)
+		check(t, "back", f.active(), "")
+	})
+
+	t.Run("unreachable within the hold raises at once", func(t *testing.T) {
+		f := newFixture(t)
+		f.mon.Observe(pf(peerB))
+		f.clk.Advance(100 * time.Millisecond)
+		f.mon.Observe(sctp.Event{Kind: sctp.EventAddrUnreachable, Addr: peerB})
+		check(t, "unreachable", f.active(), "MINOR path-down sgw=sg1,assoc=stp1,path=10.0.2.2: peer address unreachable (addr-unreachable)")
+		f.clk.Advance(time.Minute)
+		if n := f.m.Alarms(alarms.Filter{}); len(n) != 1 || n[0].FlapCount != 0 || !strings.HasSuffix(n[0].AdditionalText, "(addr-unreachable)") {
+			t.Fatalf("the expired hold touched the alarm: %+v", n)
+		}
+		// A PF on a path already down changes nothing.
+		f.mon.Observe(pf(peerB))
+		if len(f.mon.HeldPaths()) != 0 {
+			t.Fatal("hold started on a down path")
+		}
+	})
+
+	t.Run("association lost within the hold", func(t *testing.T) {
+		f := newFixture(t)
+		f.mon.Observe(pf(peerA))
+		f.mon.Observe(sctp.Event{Kind: sctp.EventCommLost})
+		f.clk.Advance(time.Minute)
+		check(t, "only association-down", f.active(), "MAJOR association-down sgw=sg1,assoc=stp1: association lost (comm-lost)")
+	})
+
+	t.Run("status says active at the end of the hold", func(t *testing.T) {
+		clk := fakeClock{sctptest.NewFakeClock(t0)}
+		m, err := alarms.NewManager(alarms.Config{Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		state := sctp.PathActive
+		mon, err := New(Config{Alarms: m, Object: "sgw=sg1,assoc=stp1", Clock: clk, PFHold: time.Second,
+			Status: func() (sctp.Status, error) {
+				return sctp.Status{Paths: []sctp.Path{{Addr: peerA, State: state}}}, nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mon.Observe(pf(peerA)) // no addr-available event follows
+		clk.Advance(time.Second)
+		if n := m.Alarms(alarms.Filter{}); len(n) != 0 {
+			t.Fatalf("raised although the path is active: %+v", n)
+		}
+		state = sctp.PathPotentiallyFailed
+		mon.Observe(pf(peerA))
+		clk.Advance(time.Second)
+		if n := m.Alarms(alarms.Filter{}); len(n) != 1 || !strings.Contains(n[0].AdditionalText, "not active again within 1s") {
+			t.Fatalf("%+v", n)
+		}
+	})
+
+	t.Run("no hold", func(t *testing.T) {
+		clk := fakeClock{sctptest.NewFakeClock(t0)}
+		m, _ := alarms.NewManager(alarms.Config{Clock: clk})
+		defer m.Close()
+		mon, err := New(Config{Alarms: m, Object: "sgw=sg1,assoc=stp1", Clock: clk, PFHold: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mon.Observe(pf(peerA))
+		if n := m.Alarms(alarms.Filter{}); len(n) != 1 {
+			t.Fatalf("%+v", n)
+		}
+	})
 }
