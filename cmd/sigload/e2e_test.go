@@ -113,6 +113,12 @@ func (r *responder) handle(t *testing.T, srv *m3ua.Server) func(m3ua.AssocID, m3
 	}
 }
 
+func (r *responder) beginCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.begins
+}
+
 // Two stand-in gateways answer as a server would; every dialogue sigload
 // offered is accounted for, by the rule the responder applied to it.
 func TestEndToEnd(t *testing.T) {
