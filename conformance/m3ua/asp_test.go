@@ -393,12 +393,40 @@ func aspSSNM() []tp {
 			a.p.send(0, messages.NewDestinationStateAudit(nil, nil, apc(0x77), nil))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
 		}},
+		{"M3UA_ASP_SSNM_I_003", "DUNA naming a routing context the ASP does not serve gets ERR Invalid Routing Context naming it; the destination stays available", func(x *tcx) {
+			a := activeASP(x)
+			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(7), apc(0x124), nil))
+			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidRoutingContext, 7)))
+			if st := a.c.Reachable(0x124); st != m3ua.DestAvailable {
+				x.Errorf("destination %v after the refused DUNA", st)
+			}
+		}},
+	}
+}
+
+// aspASView: the ASP's view of its ASes (m3ua.Client.ASStates) follows
+// the SGP's NTFYs.
+func aspASView() []tp {
+	return []tp{
+		{"M3UA_ASP_ASPTM_V_007", "the ASP's view of its AS follows the SGP: AS-ACTIVE once its ASPAC is acknowledged, AS-PENDING on NTFY AS-PENDING, AS-ACTIVE again on NTFY AS-ACTIVE", func(x *tcx) {
+			a := activeASP(x)
+			view := func(want m3ua.ASState) {
+				x.Helper()
+				a.rec.waitFor(x, "the AS view "+want.String(), func() bool { return a.c.ASStates(0)[1] == want })
+			}
+			view(m3ua.ASActive)
+			a.p.send(0, ntfyAS(m3ua.StatusASPending, 1))
+			view(m3ua.ASPending)
+			a.p.send(0, ntfyAS(m3ua.StatusASActive, 1))
+			view(m3ua.ASActive)
+			a.p.expectNothing()
+		}},
 	}
 }
 
 func aspSuite() []tp {
 	var all []tp
-	for _, g := range [][]tp{aspASPSM(), aspASPTM(), aspMTR(), aspRKM(), aspSSNM()} {
+	for _, g := range [][]tp{aspASPSM(), aspASPTM(), aspASView(), aspMTR(), aspRKM(), aspSSNM()} {
 		all = append(all, g...)
 	}
 	return all

@@ -1,6 +1,7 @@
 package m3ua
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -47,6 +48,7 @@ type ASP struct {
 	// registering: REG REQ of cfg.Register sent, REG RSP not yet in.
 	registering bool
 	dests       map[uint32]*destInfo // the SGP's reports, by masked point code
+	asView      map[uint32]ASState   // the ASes' states, as the SGP reported them
 	baseRCs     []uint32             // the configured RCs, before registration added any
 }
 
@@ -72,7 +74,20 @@ func NewASP(cfg ASPConfig) *ASP {
 		cfg.Ack = DefaultAck
 	}
 	cfg.RCs = slices.Clone(cfg.RCs)
-	return &ASP{core: newCore(cfg.Beat), cfg: cfg, dests: map[uint32]*destInfo{}, baseRCs: slices.Clone(cfg.RCs)}
+	return &ASP{core: newCore(cfg.Beat), cfg: cfg, dests: map[uint32]*destInfo{}, asView: map[uint32]ASState{}, baseRCs: slices.Clone(cfg.RCs)}
+}
+
+// ASStates returns the ASP's view of the ASes it serves, by routing
+// context: what the SGP's NTFYs and ASPAC ACKs said since the association
+// came up. An AS the SGP said nothing about is absent.
+func (s *ASP) ASStates() map[uint32]ASState { return maps.Clone(s.asView) }
+
+// viewAS records that the SGP reported AS rc in state to.
+func (s *ASP) viewAS(rc uint32, to ASState) {
+	if from := s.asView[rc]; from != to {
+		s.asView[rc] = to
+		s.event(ASStateChanged{Assoc: s.assoc, RC: rc, From: from, To: to})
+	}
 }
 
 // RCs returns the routing contexts the ASP activates: the configured ones
@@ -117,6 +132,10 @@ func (s *ASP) AssocDown(now time.Time) {
 	s.pending = nil
 	s.registering = false
 	clear(s.dests) // a new association starts with every destination available
+	for _, rc := range slices.Sorted(maps.Keys(s.asView)) {
+		s.event(ASStateChanged{Assoc: s.assoc, RC: rc, From: s.asView[rc], To: ASDown})
+	}
+	clear(s.asView)
 	if len(s.cfg.Register) > 0 {
 		// Registrations end with the association; the next one registers
 		// again and may be granted other routing contexts.
@@ -250,6 +269,14 @@ func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 		}
 		s.settle()
 		s.setState(ASPActive)
+		// Active in them, the ASes are AS-ACTIVE (the NTFY says so too).
+		rcs := uint32s(m.RoutingContext)
+		if len(rcs) == 0 {
+			rcs = s.cfg.RCs
+		}
+		for _, rc := range rcs {
+			s.viewAS(rc, ASActive)
+		}
 	case *messages.AspInactiveAck:
 		if !s.pendingIs(ClassASPTM, messages.MsgTypeAspInactive) {
 			s.counters.Ignored++
@@ -270,6 +297,15 @@ func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 		st, _ := uint32Of(m.Status)
 		typ, info := uint16(st>>16), uint16(st)
 		s.event(NotifyReceived{Assoc: a, StatusType: typ, StatusInfo: info, RCs: uint32s(m.RoutingContext)})
+		if to, ok := asStateOf(typ, info); ok {
+			rcs := uint32s(m.RoutingContext)
+			if len(rcs) == 0 {
+				rcs = s.cfg.RCs // no Routing Context: the ASes of this ASP
+			}
+			for _, rc := range rcs {
+				s.viewAS(rc, to)
+			}
+		}
 		if typ == StatusTypeOther && info == StatusAlternateASPActive && s.state == ASPActive {
 			// Another ASP took over (override): this one is now inactive.
 			s.setState(ASPInactive)
@@ -339,4 +375,20 @@ func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 	default:
 		s.refuse(a, stream, b, perr(ErrUnexpectedMessage, "%s at the ASP", MessageName(m.MessageClass(), m.MessageType())))
 	}
+}
+
+// asStateOf maps an NTFY AS-state-change status to the AS state.
+func asStateOf(typ, info uint16) (ASState, bool) {
+	if typ != StatusTypeASStateChange {
+		return 0, false
+	}
+	switch info {
+	case StatusASInactive:
+		return ASInactive, true
+	case StatusASActive:
+		return ASActive, true
+	case StatusASPending:
+		return ASPending, true
+	}
+	return 0, false
 }

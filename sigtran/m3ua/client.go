@@ -511,3 +511,16 @@ func (c *Client) SendOther(sgp int, m sctp.Message) error {
 	l := c.links[sgp]
 	return l.sendOther(l.id, m)
 }
+
+// ASStates returns the ASP's view of its ASes at SGPs[sgp], by routing
+// context (see ASP.ASStates): what that SGP's NTFYs and ASPAC ACKs said on
+// the current association; empty when it is down or sgp is out of range.
+func (c *Client) ASStates(sgp int) map[uint32]ASState {
+	if sgp < 0 || sgp >= len(c.links) {
+		return nil
+	}
+	l := c.links[sgp]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.asp.ASStates()
+}

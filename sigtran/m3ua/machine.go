@@ -151,10 +151,14 @@ type ASPStateChanged struct {
 	Local    bool
 }
 
-// ASStateChanged: the state of the AS with routing context RC changed.
+// ASStateChanged: the state of the AS with routing context RC changed. At
+// an SGP it is the SGP's own AS state, and Assoc is 0. At an ASP it is the
+// ASP's view of the AS from what the SGP on Assoc said (NTFY, ASPAC ACK):
+// AS-DOWN means nothing known, as after the association ends.
 type ASStateChanged struct {
 	RC       uint32
 	From, To ASState
+	Assoc    AssocID
 }
 
 // DataReceived: MTP3 user data arrived.

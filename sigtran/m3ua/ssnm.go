@@ -270,6 +270,9 @@ func (s *ASP) ssnm(m messages.M3UA) *ProtocolError {
 		return perr(ErrUnexpectedMessage, "%s while ASP-DOWN", MessageName(m.MessageClass(), m.MessageType()))
 	}
 	a := s.assoc
+	if pe := s.checkSSNMRC(m); pe != nil {
+		return pe
+	}
 	switch m := m.(type) {
 	case *messages.DestinationUnavailable:
 		s.setDests(uint32s(m.AffectedPointCode), DestUnavailable, m.RoutingContext)
@@ -360,4 +363,38 @@ func (s *ASP) Audit(now time.Time, apcs ...uint32) {
 		rc = params.NewRoutingContext(s.cfg.RCs...)
 	}
 	s.send(s.assoc, 0, messages.NewDestinationStateAudit(nil, rc, apcParam(apcs...), nil))
+}
+
+// checkSSNMRC refuses SSNM naming a routing context this ASP does not
+// serve, with ERR Invalid Routing Context naming them (RFC 4666 3.8.1). An
+// ASP configured without routing contexts takes any.
+func (s *ASP) checkSSNMRC(m messages.M3UA) *ProtocolError {
+	if len(s.cfg.RCs) == 0 {
+		return nil
+	}
+	var rcp *params.Param
+	switch m := m.(type) {
+	case *messages.DestinationUnavailable:
+		rcp = m.RoutingContext
+	case *messages.DestinationAvailable:
+		rcp = m.RoutingContext
+	case *messages.DestinationRestricted:
+		rcp = m.RoutingContext
+	case *messages.SignallingCongestion:
+		rcp = m.RoutingContext
+	case *messages.DestinationUserPartUnavailable:
+		rcp = m.RoutingContext
+	}
+	var bad []uint32
+	for _, rc := range uint32s(rcp) {
+		if !slices.Contains(s.cfg.RCs, rc) {
+			bad = append(bad, rc)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	pe := perr(ErrInvalidRoutingContext, "%s for routing contexts %v", MessageName(m.MessageClass(), m.MessageType()), bad)
+	pe.RoutingContexts = bad
+	return pe
 }

@@ -309,7 +309,12 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			return h.out.String()
 		}
 		if h.asp != nil {
-			return fmt.Sprintf("asp %v\n", h.asp.State())
+			fmt.Fprintf(&h.out, "asp %v\n", h.asp.State())
+			view := h.asp.ASStates()
+			for _, rc := range slices.Sorted(maps.Keys(view)) {
+				fmt.Fprintf(&h.out, "as-view rc=%d %v\n", rc, view[rc])
+			}
+			return h.out.String()
 		}
 		for _, rc := range h.sgp.rcs {
 			fmt.Fprintf(&h.out, "as rc=%d %v\n", rc, h.sgp.ASState(rc))
@@ -420,6 +425,10 @@ func (h *harness) drain() {
 			}
 			h.out.WriteString("\n")
 		case ASStateChanged:
+			if e.Assoc != 0 {
+				fmt.Fprintf(&h.out, "event as-view a=%d rc=%d %v -> %v\n", e.Assoc, e.RC, e.From, e.To)
+				break
+			}
 			fmt.Fprintf(&h.out, "event as rc=%d %v -> %v\n", e.RC, e.From, e.To)
 		case DataReceived:
 			fmt.Fprintf(&h.out, "event data a=%d %v\n", e.Assoc, e.Data)
