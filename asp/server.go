@@ -30,6 +30,7 @@ type Counters struct {
 	CookiesSent, CookiesFailed                      uint64 // ASAP cookies, per gateway
 	Adopted, DuplicateEchoes, BadEchoes             uint64 // cookie echoes
 	Redraws                                         uint64 // new PE identifiers after a non-unique refusal
+	Rerouted, Lost                                  uint64 // DATA handed back unsent: sent again through another gateway / not
 	Active                                          int    // dialogues held now
 }
 
@@ -40,6 +41,7 @@ type counters struct {
 	refused, unknownTID, foreignTID, undecodable    atomic.Uint64
 	timedOut, cookiesSent, cookiesFailed            atomic.Uint64
 	adopted, dupEchoes, badEchoes, redraws          atomic.Uint64
+	rerouted, lost                                  atomic.Uint64
 }
 
 // Server is one application server process: an M3UA ASP with one
@@ -72,6 +74,7 @@ type Server struct {
 	loadPct    int // last pushed, under mu
 	loadKick   chan struct{}
 	redraw     chan uint32 // the refused PE identifier
+	unsent     chan m3ua.UserData
 	quit       chan struct{}
 	wg         sync.WaitGroup
 	nowFn      func() time.Time
@@ -93,6 +96,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 		streams:  make([]uint16, len(cfg.Gateways)),
 		loadKick: make(chan struct{}, 1),
 		redraw:   make(chan uint32, 1),
+		unsent:   make(chan m3ua.UserData, unsentQueue),
 		quit:     make(chan struct{}),
 		nowFn:    time.Now,
 		loadPct:  -1,
@@ -119,9 +123,10 @@ func (s *Server) Start() error {
 	if err := s.startLinks(gen, id); err != nil {
 		return err
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.loadLoop()
 	go s.redrawLoop()
+	go s.unsentLoop()
 	return nil
 }
 
@@ -181,6 +186,16 @@ func (s *Server) startLinks(gen int, id uint32) error {
 }
 
 func (s *Server) onM3UAEvent(gen int, e m3ua.Event) {
+	if e, ok := e.(m3ua.DataUnsent); ok {
+		// Not delivered to that gateway: another one takes it (off this
+		// goroutine, which is the driver's).
+		select {
+		case s.unsent <- e.Data:
+		default:
+			s.c.lost.Add(1)
+		}
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if gen != s.gen {
@@ -275,6 +290,31 @@ func (s *Server) redrawLoop() {
 	}
 }
 
+// unsentQueue bounds the DATA waiting to be sent again.
+const unsentQueue = 1024
+
+// unsentLoop sends again, through whichever gateway is ASP-ACTIVE, the
+// DATA a gateway association handed back undelivered; with none left it is
+// lost (counted).
+func (s *Server) unsentLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case u := <-s.unsent:
+			s.mu.Lock()
+			client := s.client
+			s.mu.Unlock()
+			if client == nil || client.SendData(u) != nil {
+				s.c.lost.Add(1)
+				continue
+			}
+			s.c.rerouted.Add(1)
+		}
+	}
+}
+
 // loadLoop pushes the load to the PE driver off the dialogue path.
 func (s *Server) loadLoop() {
 	defer s.wg.Done()
@@ -360,7 +400,7 @@ func (s *Server) Counters() Counters {
 		UnknownTID: c.unknownTID.Load(), ForeignTID: c.foreignTID.Load(), Undecodable: c.undecodable.Load(),
 		TimedOut: c.timedOut.Load(), CookiesSent: c.cookiesSent.Load(), CookiesFailed: c.cookiesFailed.Load(),
 		Adopted: c.adopted.Load(), DuplicateEchoes: c.dupEchoes.Load(), BadEchoes: c.badEchoes.Load(),
-		Redraws: c.redraws.Load(), Active: s.Active(),
+		Redraws: c.redraws.Load(), Rerouted: c.rerouted.Load(), Lost: c.lost.Load(), Active: s.Active(),
 	}
 }
 

@@ -383,3 +383,60 @@ func TestServerDrain(t *testing.T) {
 	}
 	eventually(t, "ASP gone", func() bool { return b.gws[0].srv.ASPState(a) != m3ua.ASPActive })
 }
+
+// held answers Begins with a Continue once release is closed.
+type held struct {
+	NopHandler
+	release chan struct{}
+}
+
+func (h *held) Begin(d *Dialogue, m *tcap.Message) {
+	go func() {
+		<-h.release
+		d.Continue(nil, nil)
+	}()
+}
+
+// Answers sent towards a gateway whose association is lost come back as
+// DataUnsent and go out again through the other gateway: none is lost.
+func TestServerReroutesUnsentData(t *testing.T) {
+	b := &bench{net: sctptest.NewNetwork(sctptest.WithDeadPeer(300 * time.Millisecond)), sink: newSink()}
+	reg, err := enrp.NewDriver(enrp.DriverConfig{Transport: b.net, ASAPAddr: sa("10.0.0.9", rserpool.Port)}, enrp.Config{ServerID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Start()
+	t.Cleanup(func() { reg.Close(true) })
+	b.reg = reg
+	for i := range 2 {
+		g := newStandIn(t, i, b.net, sa("10.0.0."+string(rune('1'+i)), 2906), b.sink)
+		b.gws = append(b.gws, g)
+		t.Cleanup(g.close)
+	}
+	h := &held{release: make(chan struct{})}
+	cfg := b.config("10.0.0.11", 0x0001_0003)
+	cfg.Registrars = []sctp.Addr{sa("10.0.0.9", rserpool.Port)}
+	s := startServer(t, cfg, h)
+	eventually(t, "ready on both gateways", func() bool { return s.Ready() && s.ActiveGateways() == 2 })
+	a0 := b.gws[0].assocOf(s.PEID())
+	const n = 16
+	for i := range n {
+		b.gws[0].send(a0, uint8(i), netBegin(uint32(0x500+i)))
+	}
+	eventually(t, "dialogues held", func() bool { return s.Active() == n })
+	b.net.FailPath(ip("10.0.0.2")) // gateway 1 unreachable
+	close(h.release)
+	got := map[uint32]bool{}
+	for len(got) < n {
+		r := b.sink.nextData(t)
+		if r.gw != 0 {
+			t.Fatalf("answer %+v delivered by the lost gateway", r.tcap)
+		}
+		got[r.tcap.DTID.Uint32()] = true
+	}
+	c := s.Counters()
+	if c.Rerouted == 0 || c.Lost != 0 {
+		t.Fatalf("rerouted %d, lost %d: want some rerouted (the SLSs of gateway 1) and none lost", c.Rerouted, c.Lost)
+	}
+	t.Logf("%d of %d answers went out again through gateway 0", c.Rerouted, n)
+}
