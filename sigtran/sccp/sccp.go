@@ -423,64 +423,70 @@ func checkOptional(b []byte) error {
 
 // Len returns the encoded length of m, or an error if it cannot be encoded.
 func (m *Message) Len() (int, error) {
+	n, _, _, err := m.sizes()
+	return n, err
+}
+
+// sizes validates m and returns its encoded length and those of its
+// addresses (without their length octets).
+func (m *Message) sizes() (n, lc, lg int, err error) {
 	fixed, nptr, ok := layout(m.Type)
 	if !ok {
-		return 0, fmt.Errorf("%w: 0x%02x", ErrType, uint8(m.Type))
+		return 0, 0, 0, fmt.Errorf("%w: 0x%02x", ErrType, uint8(m.Type))
 	}
 	switch m.Type {
 	case UDT, XUDT:
 		if m.Class > 1 {
-			return 0, fmt.Errorf("%w: class %d in a connectionless message", ErrClass, m.Class)
+			return 0, 0, 0, fmt.Errorf("%w: class %d in a connectionless message", ErrClass, m.Class)
 		}
 	}
 	if fixed == 3 && (m.HopCounter == 0 || m.HopCounter > 15) {
-		return 0, fmt.Errorf("%w: %d", ErrHopCounter, m.HopCounter)
+		return 0, 0, 0, fmt.Errorf("%w: %d", ErrHopCounter, m.HopCounter)
 	}
 	if nptr == 3 && len(m.Optional) != 0 {
-		return 0, fmt.Errorf("%w: %s has no optional part", ErrOptional, m.Type)
+		return 0, 0, 0, fmt.Errorf("%w: %s has no optional part", ErrOptional, m.Type)
 	}
-	lc, err := m.Called.check()
+	lc, err = m.Called.check()
 	if err != nil {
-		return 0, fmt.Errorf("called party: %w", err)
+		return 0, 0, 0, fmt.Errorf("called party: %w", err)
 	}
-	lg, err := m.Calling.check()
+	lg, err = m.Calling.check()
 	if err != nil {
-		return 0, fmt.Errorf("calling party: %w", err)
+		return 0, 0, 0, fmt.Errorf("calling party: %w", err)
 	}
 	if len(m.Data) == 0 {
-		return 0, ErrEmptyData
+		return 0, 0, 0, ErrEmptyData
 	}
 	if len(m.Data) > 255 {
-		return 0, fmt.Errorf("%w: data of %d octets", ErrLength, len(m.Data))
+		return 0, 0, 0, fmt.Errorf("%w: data of %d octets", ErrLength, len(m.Data))
 	}
 	if err := checkOptional(m.Optional); err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	head := fixed + nptr
 	// the data pointer is the last mandatory one, at fixed+2
 	dataPtr := head + 1 + lc + 1 + lg - (fixed + 2)
 	if dataPtr > 255 {
-		return 0, fmt.Errorf("%w: data pointer %d", ErrTooLong, dataPtr)
+		return 0, 0, 0, fmt.Errorf("%w: data pointer %d", ErrTooLong, dataPtr)
 	}
-	n := head + 1 + lc + 1 + lg + 1 + len(m.Data)
+	n = head + 1 + lc + 1 + lg + 1 + len(m.Data)
 	if len(m.Optional) != 0 {
 		if optPtr := n - (fixed + 3); optPtr > 255 {
-			return 0, fmt.Errorf("%w: optional part pointer %d", ErrTooLong, optPtr)
+			return 0, 0, 0, fmt.Errorf("%w: optional part pointer %d", ErrTooLong, optPtr)
 		}
 		n += len(m.Optional) + 1
 	}
-	return n, nil
+	return n, lc, lg, nil
 }
 
 // Append appends the encoding of m to dst. It checks m as Decode would check
 // the result and returns dst unchanged with an error if m cannot be encoded.
 func (m *Message) Append(dst []byte) ([]byte, error) {
-	if _, err := m.Len(); err != nil {
+	_, lc, lg, err := m.sizes()
+	if err != nil {
 		return dst, err
 	}
 	fixed, nptr, _ := layout(m.Type)
-	lc, _ := m.Called.check()
-	lg, _ := m.Calling.check()
 	dst = append(dst, byte(m.Type))
 	switch m.Type {
 	case UDT, XUDT:
