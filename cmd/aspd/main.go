@@ -149,6 +149,12 @@ func run(ctx context.Context, f File, reload func() (File, error), e *env) error
 		cfg.Transport = e.transport
 	}
 	cfg.Logger = d.Log
+	mon, err := newMonitored(cfg.Transport, d, &f)
+	if err != nil {
+		d.Close()
+		return err
+	}
+	cfg.Transport = mon
 	resp := newResponder(f.Service, d.Log.Named("responder"))
 	s, err := asp.New(cfg, resp)
 	if err != nil {
@@ -180,6 +186,7 @@ func run(ctx context.Context, f File, reload func() (File, error), e *env) error
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			err := s.Shutdown(sctx)
+			mon.stop()
 			c := s.Counters()
 			d.Log.Info("aspd stopped", zap.Uint64("begins", c.Begins), zap.Uint64("completed", resp.completed.Load()),
 				zap.Uint64("resumed", resp.resumed.Load()), zap.Uint64("timed_out", c.TimedOut), zap.Int("left", c.Active),

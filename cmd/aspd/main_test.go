@@ -293,7 +293,7 @@ func TestAspdRun(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "aspd.yaml")
 	write := func(steps int, pool string) {
-		doc := "local: 10.0.0.11\ngateways: [10.0.0.1:2906]\nregistrars: [10.0.0.1:3863]\npool: " + pool +
+		doc := "local: 10.0.0.11\ngateways: [10.0.0.1:2906, 10.0.0.2:2906]\nregistrars: [10.0.0.1:3863]\npool: " + pool +
 			"\nrc: 200\ncapacity: 100\nmgmt: 127.0.0.1:0\nlog_level: warn\nservice:\n  time: 20ms\n  steps: " +
 			string(rune('0'+steps)) + "\n"
 		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
@@ -333,6 +333,14 @@ func TestAspdRun(t *testing.T) {
 	a, ok := g.assoc()
 	if !ok {
 		t.Fatal("no active association at the gateway")
+	}
+	// The second gateway does not answer: its association is alarmed,
+	// the first one is not.
+	waitFor(t, "association-down for gw2", func() bool {
+		return len(dmn.Alarms.Alarms(alarms.Filter{Name: "association-down", Object: dmn.Self + ",assoc=gw2"})) == 1
+	})
+	if n := len(dmn.Alarms.Alarms(alarms.Filter{Name: "association-down", Object: dmn.Self + ",assoc=gw1"})); n != 0 {
+		t.Fatalf("%d association-down alarms for the gateway that is up", n)
 	}
 
 	// The script with steps 2: Begin → Continue, Continue → Continue,
@@ -383,7 +391,7 @@ func TestAspdRun(t *testing.T) {
 		`sigpool_aspd_dialogues_completed_total 2`, `sigpool_aspd_dialogues_resumed_total 1`,
 		`sigpool_aspd_tcap_received_total{kind="begin"} 1`, `sigpool_aspd_tcap_received_total{kind="continue"} 4`,
 		`sigpool_aspd_cookie_echoes_total{result="adopted"} 1`, `sigpool_aspd_registered 1`, `sigpool_aspd_gateways_active 1`,
-		`sigpool_aspd_dialogues_active 0`,
+		`sigpool_aspd_dialogues_active 0`, `sigpool_aspd_cookies_total{result="failed"}`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
@@ -456,4 +464,3 @@ func checkCookie(t *testing.T, g *gateway, tid uint32, step int) {
 		t.Fatalf("no cookie for %#x", tid)
 	}
 }
-
