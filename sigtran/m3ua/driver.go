@@ -133,6 +133,35 @@ type DriverCounters struct {
 	Unsent       atomic.Uint64 // messages SCTP handed back undelivered (send-failed)
 	DataUnsent   atomic.Uint64 // DataUnsent events raised (DATA handed back or discarded)
 	OtherSent    atomic.Uint64 // non-M3UA messages written (SendOther)
+
+	msgs [2][msgClasses][msgTypes]atomic.Uint64 // by direction, class, type
+	errs [2][errCodes]atomic.Uint64             // ERR by direction and code
+}
+
+// Bounds of the per-message counters: classes 0-9 and types 0-15 cover
+// RFC 4666; anything else counts under class 10 ("other").
+const (
+	msgClasses = 11
+	msgTypes   = 16
+	errCodes   = 0x20
+	dirIn      = 0
+	dirOut     = 1
+)
+
+// countMsg counts a message of class and type in direction dir.
+func (c *DriverCounters) countMsg(dir int, class, typ uint8) {
+	if int(class) >= msgClasses-1 || int(typ) >= msgTypes {
+		class, typ = msgClasses-1, 0
+	}
+	c.msgs[dir][class][typ].Add(1)
+}
+
+// countErr counts an ERR with code in direction dir.
+func (c *DriverCounters) countErr(dir int, code ErrorCode) {
+	if code >= errCodes {
+		code = 0
+	}
+	c.errs[dir][code].Add(1)
 }
 
 // machine is what the engine drives: the SGP or an ASP.
@@ -216,6 +245,11 @@ func (e *engine) collect() {
 			}
 			continue
 		}
+		if s.IsData {
+			e.counters.countMsg(dirOut, ClassTransfer, messages.MsgTypePayloadData)
+		} else {
+			e.counters.countMsg(dirOut, s.Msg.MessageClass(), s.Msg.MessageType())
+		}
 		off := len(e.pend.buf)
 		var err error
 		e.pend.buf, err = s.AppendTo(e.pend.buf)
@@ -226,6 +260,12 @@ func (e *engine) collect() {
 		e.pend.items = append(e.pend.items, outItem{assoc: a, id: s.Assoc, data: s.IsData, ppid: PPID, stream: s.Stream, off: off, n: len(e.pend.buf) - off})
 	}
 	for _, ev := range r.Events {
+		switch ev := ev.(type) {
+		case Refused:
+			e.counters.countErr(dirOut, ev.Err.Code)
+		case ErrorReceived:
+			e.counters.countErr(dirIn, ev.Code)
+		}
 		if e.onEvent != nil {
 			e.onEvent(ev)
 		}
@@ -475,6 +515,11 @@ func (e *engine) readLoop(id AssocID, a sctp.Association, receive func(now time.
 				e.counters.OtherDropped.Add(1)
 			}
 			continue
+		}
+		if len(m.Data) >= HeaderLen {
+			e.counters.countMsg(dirIn, m.Data[2], m.Data[3])
+		} else {
+			e.counters.countMsg(dirIn, msgClasses-1, 0)
 		}
 		e.step(func(now time.Time) { receive(now, m.Stream, m.Data) })
 	}
