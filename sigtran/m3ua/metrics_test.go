@@ -85,15 +85,15 @@ sigpool_m3ua_errors_total{code="Unexpected Message",direction="out"} 1
 		}
 	}
 	for k, v := range map[string]float64{
-		"sigpool_m3ua_messages_total{class=ASPSM,direction=in,type=ASPUP}":         1,
-		"sigpool_m3ua_messages_total{class=ASPSM,direction=out,type=ASPUP ACK}":    1,
-		"sigpool_m3ua_messages_total{class=ASPTM,direction=out,type=ASPAC ACK}":    1,
-		"sigpool_m3ua_messages_total{class=Transfer,direction=in,type=DATA}":       2,
-		"sigpool_m3ua_messages_total{class=MGMT,direction=out,type=ERR}":           1,
-		"sigpool_m3ua_data_total{outcome=delivered}":                               1,
-		"sigpool_m3ua_as_state{rc=1,state=AS-ACTIVE}":                              1,
-		"sigpool_m3ua_as_state{rc=2,state=AS-INACTIVE}":                            1,
-		"sigpool_m3ua_as_state{rc=2,state=AS-ACTIVE}":                              0,
+		"sigpool_m3ua_messages_total{class=ASPSM,direction=in,type=ASPUP}":      1,
+		"sigpool_m3ua_messages_total{class=ASPSM,direction=out,type=ASPUP ACK}": 1,
+		"sigpool_m3ua_messages_total{class=ASPTM,direction=out,type=ASPAC ACK}": 1,
+		"sigpool_m3ua_messages_total{class=Transfer,direction=in,type=DATA}":    2,
+		"sigpool_m3ua_messages_total{class=MGMT,direction=out,type=ERR}":        1,
+		"sigpool_m3ua_data_total{outcome=delivered}":                            1,
+		"sigpool_m3ua_as_state{rc=1,state=AS-ACTIVE}":                           1,
+		"sigpool_m3ua_as_state{rc=2,state=AS-INACTIVE}":                         1,
+		"sigpool_m3ua_as_state{rc=2,state=AS-ACTIVE}":                           0,
 	} {
 		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
