@@ -122,7 +122,20 @@ type server struct {
 	id     uint32
 	hasID  bool
 	active []uint32 // routing contexts it is ASP-ACTIVE for
+	// failing: its association failed (SCTP handed data back) and its end
+	// (ServerLost) is still to come. It is out of selection, but its SLS
+	// bindings hold: data for them waits in held, behind what comes back
+	// unsent (returned: SCTP's send-failed, the oldest; refused: writes
+	// that failed afterwards), so that every SLS stays in order when the
+	// whole lot moves to the new binding at ServerLost.
+	failing           bool
+	returned, refused []m3ua.UserData
+	held              []m3ua.UserData
 }
+
+// MaxHeld bounds the data a failing element's SLS bindings hold until its
+// association's end; beyond it data is discarded (queue_full).
+const MaxHeld = 8192
 
 type service struct {
 	idx     int
@@ -464,6 +477,15 @@ func (c *Core) choose(s *service) *server {
 // bySLS sends u to the element bound to its SLS, binding one first.
 func (c *Core) bySLS(s *service, u m3ua.UserData) {
 	srv := s.sls[u.SLS]
+	if srv != nil && srv.failing {
+		if len(srv.held) >= MaxHeld {
+			c.ctr.Discarded[ReasonQueueFull]++
+			return
+		}
+		u.Payload = append([]byte(nil), u.Payload...)
+		srv.held = append(srv.held, u)
+		return
+	}
 	if srv == nil {
 		srv = c.choose(s)
 		if srv == nil {
@@ -573,17 +595,43 @@ func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool,
 			}
 		}
 	}
-	if len(active) == 0 {
+	if len(active) == 0 && !srv.failing {
 		delete(c.servers, a)
 	}
 }
 
-// ServerLost: the association a of an ASP is gone.
+// ServerLost: the association a of an ASP is gone. If it was failing, its
+// SLS bindings move now, and what came back unsent and what they held is
+// routed again, in that order.
 func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
-	if srv := c.servers[a]; srv != nil {
-		c.leave(srv, nil)
-		delete(c.servers, a)
+	srv := c.servers[a]
+	if srv == nil {
+		return
 	}
+	c.leave(srv, nil)
+	delete(c.servers, a)
+	if !srv.failing {
+		return
+	}
+	srv.failing = false
+	for _, s := range c.services {
+		for i := range s.sls {
+			if s.sls[i] == srv {
+				s.sls[i] = nil
+			}
+		}
+	}
+	for _, q := range [][]m3ua.UserData{srv.returned, srv.refused} {
+		for _, u := range q {
+			c.reroute(now, u)
+		}
+	}
+	for _, u := range srv.held {
+		if s := c.byRC[u.RC]; s != nil {
+			c.bySLS(s, u)
+		}
+	}
+	srv.returned, srv.refused, srv.held = nil, nil, nil
 }
 
 // leave takes srv out of every service it is in whose RC is not in keep.
@@ -603,9 +651,11 @@ func (c *Core) leave(srv *server, keep []uint32) {
 		if i, ok := slices.BinarySearch(s.ids, srv.id); ok {
 			s.ids = slices.Delete(s.ids, i, i+1)
 		}
-		for i := range s.sls {
-			if s.sls[i] == srv {
-				s.sls[i] = nil
+		if !srv.failing {
+			for i := range s.sls {
+				if s.sls[i] == srv {
+					s.sls[i] = nil
+				}
 			}
 		}
 		c.emit(Action{Kind: ReportUnreachable, Handle: s.handle, ID: srv.id, Service: s.idx})
@@ -717,10 +767,44 @@ func (c *Core) Cookie(now time.Time, a m3ua.AssocID, value []byte) {
 func cookieKey(s *service, tid uint32) uint64 { return uint64(s.idx)<<32 | uint64(tid) }
 
 // Unsent: DATA the gateway sent to the ASP on association a did not reach
-// it (u.Payload is the driver's copy). The association is out of selection;
-// the data is routed again by the same rules.
-func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
-	c.ServerLost(now, a)
+// it (u.Payload is the driver's copy; returned says SCTP handed it back
+// undelivered, as opposed to a write that failed or was dropped later).
+// The association is out of selection at once. Its end (ServerLost) follows:
+// until then the data waits, with whatever its SLS bindings get meanwhile,
+// and then all of it is routed again in order. Unsent data for an
+// association already gone is routed again at once.
+func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData, returned bool) {
+	srv := c.servers[a]
+	if srv == nil {
+		c.reroute(now, u)
+		return
+	}
+	if !srv.failing {
+		srv.failing = true
+		c.leave(srv, nil)
+	}
+	if len(srv.returned)+len(srv.refused) >= MaxHeld {
+		c.reroute(now, u)
+		return
+	}
+	if returned {
+		srv.returned = append(srv.returned, u)
+	} else {
+		srv.refused = append(srv.refused, u)
+	}
+}
+
+// Refused: the server side refused a send to the ASP on association a (it
+// is no longer ASP-ACTIVE there, or the association is unknown): it leaves
+// selection and the data is routed again at once.
+func (c *Core) Refused(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
+	if srv := c.servers[a]; srv != nil && !srv.failing {
+		c.ServerLost(now, a)
+	}
+	c.reroute(now, u)
+}
+
+func (c *Core) reroute(now time.Time, u m3ua.UserData) {
 	s := c.byRC[u.RC]
 	if s == nil || !u.HasRC {
 		c.ctr.Discarded[ReasonNoRoute]++

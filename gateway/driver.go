@@ -350,7 +350,8 @@ func (g *Gateway) srvEvent(e m3ua.Event) {
 		g.mustEnqueue(input{kind: inSrvLost, assoc: e.Assoc})
 		g.log.Info("server association ended", zap.Uint32("assoc", uint32(e.Assoc)), zap.Error(e.Err))
 	case m3ua.DataUnsent:
-		g.mustEnqueue(input{kind: inSrvUnsent, assoc: e.Assoc, u: e.Data})
+		// hasID carries "returned by SCTP" (older than any failed write).
+		g.mustEnqueue(input{kind: inSrvUnsent, assoc: e.Assoc, u: e.Data, hasID: e.Reason == m3ua.UnsentSendFailed})
 	}
 }
 
@@ -441,7 +442,7 @@ func (g *Gateway) handle(now time.Time, it input) {
 		delete(g.streams, it.assoc)
 		c.ServerLost(now, it.assoc)
 	case inSrvUnsent:
-		c.Unsent(now, it.assoc, it.u)
+		c.Unsent(now, it.assoc, it.u, it.hasID)
 	case inNetUnsent:
 		c.NetworkUnsent(now, it.assoc, it.u)
 	case inCookie:
@@ -510,7 +511,7 @@ func (g *Gateway) execute(now time.Time) {
 			}
 		}
 		for _, r := range retries {
-			g.core.Unsent(now, r.assoc, r.u)
+			g.core.Refused(now, r.assoc, r.u)
 		}
 	}
 }

@@ -381,7 +381,7 @@ func TestLabDialogueRate(t *testing.T) {
 	n := startLabNode(t, topo, 5, gws)
 
 	const inflight, total = 64, 20000
-	var begun, ended int
+	var begun, ended, aborts int
 	start := time.Now()
 	begin := func() {
 		otid := tcap.TID32(0x0d000000 + uint32(begun))
@@ -396,19 +396,30 @@ func TestLabDialogueRate(t *testing.T) {
 		switch m.Kind {
 		case tcap.Continue:
 			n.send(t, 0, tcap.Message{Kind: tcap.Continue, OTID: m.DTID, HasOTID: true, DTID: m.OTID, HasDTID: true}, uint8(m.DTID.Uint32()))
-		case tcap.End:
+		case tcap.End, tcap.Abort:
+			if m.Kind == tcap.Abort {
+				aborts++
+				if aborts == 1 {
+					t.Logf("first abort: dtid %v cause %d (has %v) after %.2fs, %d ended", m.DTID, m.PAbortCause, m.HasPAbortCause, time.Since(start).Seconds(), ended)
+				}
+			}
 			ended++
 			if begun < total {
 				begin()
 			}
 		default:
-			t.Fatalf("unexpected kind %#x", m.Kind)
+			t.Fatalf("unexpected kind %v", m.Kind)
 		}
 	}
 	el := time.Since(start)
 	t.Logf("BENCH dialogues/s through one gateway (4 MSUs each, %d in flight, 2 elements): %.0f (%d in %.2fs)",
 		inflight, float64(total)/el.Seconds(), total, el.Seconds())
-	if k := g1.Counters(); k.DialoguesStarted < total {
+	k := g1.Counters()
+	t.Logf("gateway: started %d, aborted %d, discarded %v, queue waits discarded %d", k.DialoguesStarted, k.DialoguesAborted, k.Discarded, k.Discarded[ReasonQueueFull])
+	if aborts > 0 {
+		t.Fatalf("%d of %d dialogues aborted", aborts, total)
+	}
+	if k.DialoguesStarted < total {
 		t.Fatalf("gateway started %d dialogues, want %d", k.DialoguesStarted, total)
 	}
 }

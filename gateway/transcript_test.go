@@ -85,7 +85,7 @@ limits:
 //	pool NAME ID=LOAD... [del=ID,...]     the pool's elements and loads, then Refresh
 //	up assoc=N id=ID rcs=RC,...           the ASP on N is ASP-ACTIVE for rcs (none: it left)
 //	lost assoc=N                          its association is gone
-//	net|srv|unsent|netunsent assoc=N [opc=] [dpc=] [sls=] [rc=] [si=] [ssn=] [udts] MSG
+//	net|srv|unsent|refused|netunsent assoc=N [returned] [opc=] [dpc=] [sls=] [rc=] [si=] [ssn=] [udts] MSG
 //	    MSG: begin otid=X | continue otid=X dtid=Y | end dtid=Y | abort dtid=Y | uni | raw
 //	cookie assoc=N value=HEX              a state cookie
 //	tick D                                advance the clock by D and expire cookies
@@ -172,7 +172,7 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		h.c.ServerState(h.now, m3ua.AssocID(num(t, d, "assoc", 0)), uint32(v), hasID, rcs)
 	case "lost":
 		h.c.ServerLost(h.now, m3ua.AssocID(num(t, d, "assoc", 0)))
-	case "net", "srv", "unsent", "netunsent":
+	case "net", "srv", "unsent", "refused", "netunsent":
 		u := h.userData(t, d)
 		a := m3ua.AssocID(num(t, d, "assoc", 0))
 		switch d.Cmd {
@@ -181,7 +181,10 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		case "srv":
 			h.c.ServerData(h.now, a, u)
 		case "unsent":
-			h.c.Unsent(h.now, a, u)
+			_, returned := arg(d, "returned")
+			h.c.Unsent(h.now, a, u, returned)
+		case "refused":
+			h.c.Refused(h.now, a, u)
 		default:
 			h.c.NetworkUnsent(h.now, a, u)
 		}
@@ -265,7 +268,7 @@ func (h *harness) userData(t *testing.T, d *datadriven.TestData) m3ua.UserData {
 		kind = a.Key
 	}
 	if u.SI != SISCCP {
-		u.Payload = []byte{0x01, 0x02, 0x03, u.SLS}
+		u.Payload = []byte{0x01, 0x02, byte(num(t, d, "seq", 0)), u.SLS}
 		return u
 	}
 	var data []byte
@@ -297,6 +300,9 @@ func (h *harness) userData(t *testing.T, d *datadriven.TestData) m3ua.UserData {
 // describePayload renders an MSU's SCCP and TCAP parts.
 func describePayload(u m3ua.UserData) string {
 	if u.SI != SISCCP {
+		if len(u.Payload) == 4 {
+			return fmt.Sprintf("si=%d seq=%d", u.SI, u.Payload[2])
+		}
 		return fmt.Sprintf("si=%d len=%d", u.SI, len(u.Payload))
 	}
 	var m sccp.Message
