@@ -196,7 +196,7 @@ func ipspDE() []tp {
 			}
 			a.p.expect(exp{anyData: true, msg: enc(x, m3ua.NewData(u))})
 		}},
-		{"M3UA_IPSP_DE_V_004", "double exchange: ASPIA from the tester is acknowledged; the IUT stops sending to it but, still ASP-ACTIVE itself, takes its DATA", func(x *tcx) {
+		{"M3UA_IPSP_DE_V_004", "double exchange: ASPIA from the tester is acknowledged (NTFY AS-PENDING, then AS-INACTIVE when T(r) expires); the IUT stops sending to it but, still ASP-ACTIVE itself, takes its DATA", func(x *tcx) {
 			s := x.startIPSPServer(m3ua.IPSPConfig{Exchange: m3ua.DoubleExchange, ASP: ipspLocal()})
 			p := s.dial()
 			upLocal(x, p)
@@ -210,6 +210,8 @@ func ipspDE() []tp {
 			}
 			p.send(2, data(1, true, 0x10, 0x20, 9, "still"))
 			s.rec.waitFor(x, "the DATA at the IUT", func() bool { return len(s.rec.data) == 1 })
+			// T(r) of the AS the tester left expires: AS-INACTIVE.
+			p.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
 			p.expectNothing()
 		}},
 	}
