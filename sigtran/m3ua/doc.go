@@ -1,7 +1,8 @@
 // Package m3ua is the M3UA layer (RFC 4666) of sigpool: a strict codec on top
 // of github.com/wmnsk/go-m3ua's messages and parameters, and sans-I/O state
-// machines for the signalling gateway process (SGP) and the application server
-// process (ASP) roles.
+// machines for the signalling gateway process (SGP), the application server
+// process (ASP) and the IP server process (IPSP, single and double exchange)
+// roles.
 //
 // # Codec
 //
@@ -15,7 +16,10 @@
 // DeregRsp of this package; they satisfy go-m3ua's messages.M3UA interface.
 //
 // Encode encodes any messages.M3UA, recomputing lengths first; it never
-// panics either (go-m3ua's own MarshalTo does on short buffers).
+// panics either (go-m3ua's own MarshalTo does on short buffers). DATA, the
+// message of the traffic path, has its own encoder, AppendData, which writes
+// the same bytes into a reused buffer without allocating; the machines queue
+// DATA as user data (Send.IsData) and the drivers encode it with AppendData.
 //
 // # State machines
 //
@@ -44,11 +48,31 @@
 // from DynamicRCBase, that serves only the ASPs that registered it and
 // goes with the last of them.
 //
+// IPSP combines the two for IPSP associations: an SGP answers the peer's
+// ASPUP/ASPAC and, per association, an ASP sends its own (double exchange,
+// or single exchange as the initiator); see ipsp.go.
+//
 // # Drivers
 //
 // Server and Client run the machines over sigtran/sctp associations (any
 // sctp.Transport: kernel SCTP or sctptest); see driver.go for how they
-// own the machines, timers and associations.
+// own the machines, timers and associations. With ServerConfig.IPSP or
+// ClientConfig.IPSP they run an IPSP instead.
+//
+// What a gateway builds on (docs/gateway.md): Server.SendDataTo sends to one
+// ASP association (ErrUnknownAssoc, ErrASPNotActive, ErrNoDataStream
+// otherwise); Server.ASPIdentifier, Serving and ActiveRCs answer at once, and
+// the ASPStateChanged events carry the association, the ASP Identifier, the
+// routing contexts concerned and those active afterwards, so the same view
+// can be kept from events alone. SendOther (Server and Client) writes a
+// non-M3UA message (ASAP, PPID 11) through the same ordered writer as DATA.
+// DATA that SCTP hands back undelivered, or that is discarded because its
+// association went, comes back as a DataUnsent event with its payload.
+//
+// # Metrics
+//
+// NewServerCollector and NewClientCollector export the counters and states
+// to Prometheus (metrics.go lists the series); every label is bounded.
 //
 // # Timers
 //
