@@ -58,9 +58,10 @@ type conn struct {
 	kind     ConnKind
 	up       bool
 	remote   netip.Addr
-	static   int    // index in statics, or -1
-	accepted bool   // the peer dialed it
-	peer     uint32 // ENRP: the peer's server ID once heard
+	from     sctp.Addr // the remote transport address, as accepted or dialed
+	static   int       // index in statics, or -1
+	accepted bool      // the peer dialed it
+	peer     uint32    // ENRP: the peer's server ID once heard
 	res      bucket
 	rep      bucket
 	// Takeover dials: elements waiting for the association.
@@ -189,7 +190,7 @@ func (r *Registrar) sendENRP(c ConnID, m Message) {
 func (r *Registrar) dial(kind ConnKind, addr sctp.Addr, static int) ConnID {
 	r.nextConn++
 	id := r.nextConn
-	r.conns[id] = &conn{kind: kind, static: static, remote: first(addr.IPs)}
+	r.conns[id] = &conn{kind: kind, static: static, remote: first(addr.IPs), from: addr}
 	r.out.Dials = append(r.out.Dials, Dial{Conn: id, Kind: kind, Addr: addr})
 	return id
 }
@@ -278,7 +279,7 @@ func (r *Registrar) Start(now time.Time) {
 func (r *Registrar) Accepted(now time.Time, kind ConnKind, remote sctp.Addr) ConnID {
 	r.nextConn++
 	id := r.nextConn
-	r.conns[id] = &conn{kind: kind, up: true, static: -1, accepted: true, remote: first(remote.IPs)}
+	r.conns[id] = &conn{kind: kind, up: true, static: -1, accepted: true, remote: first(remote.IPs), from: remote}
 	return id
 }
 
@@ -320,6 +321,15 @@ func (r *Registrar) Down(now time.Time, c ConnID) {
 		}
 		sortKeys(lost)
 		for _, k := range lost {
+			if !cn.up && !cn.accepted {
+				// A takeover could not reach the element's ASAP
+				// transport (an element that gave none has the address
+				// it registered from, where it may not listen): it
+				// keeps its lifetime, as one without a transport does,
+				// and re-registers with a live registrar.
+				r.forget(k, r.mine[k])
+				continue
+			}
 			r.remove(now, k, RemovedConnLost)
 		}
 	case ENRP:
@@ -613,6 +623,13 @@ func (r *Registrar) register(now time.Time, c ConnID, cn *conn, m *rserpool.Regi
 		}
 	}
 	pe.HomeRegistrar = r.cfg.ServerID
+	if pe.ASAPTransport == nil && len(cn.from.IPs) > 0 && cn.from.Port != 0 {
+		// Without an ASAP transport of its own, the element is reached
+		// where it registered from (as rsplib does, whose registrars
+		// refuse an element without one in ENRP messages).
+		pe.ASAPTransport = &rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: cn.from.Port,
+			Addrs: slices.Clone(cn.from.IPs)}
+	}
 	_, created, err := r.hs.Register(m.PoolHandle, pe, now)
 	if err != nil {
 		e, _ := err.(*rserpool.Error)

@@ -127,6 +127,16 @@ func (hs *Handlespace) Pools() int { return len(hs.pools) }
 // Pool returns the pool with the given handle, or nil.
 func (hs *Handlespace) Pool(handle []byte) *Pool { return hs.pools[string(handle)] }
 
+// AppendPools appends the pools to dst in handle order.
+func (hs *Handlespace) AppendPools(dst []*Pool) []*Pool {
+	n := len(dst)
+	for _, p := range hs.pools {
+		dst = append(dst, p)
+	}
+	slices.SortFunc(dst[n:], func(a, b *Pool) int { return cmp.Compare(a.handle, b.handle) })
+	return dst
+}
+
 // Find returns the element id of pool handle, or nil.
 func (hs *Handlespace) Find(handle []byte, id uint32) *Element {
 	if p := hs.pools[string(handle)]; p != nil {

@@ -431,4 +431,11 @@ func TestPoolAppendElements(t *testing.T) {
 		t.Errorf("round robin picked %d twice", next)
 	}
 	checkPool(t, p)
+	if _, _, err := hs.Register([]byte("a"), testPE(1, Policy{Type: RoundRobin}), t0); err != nil {
+		t.Fatal(err)
+	}
+	pools := hs.AppendPools(nil)
+	if len(pools) != 2 || string(pools[0].Handle()) != "a" || string(pools[1].Handle()) != "p" {
+		t.Fatalf("pools %v", pools)
+	}
 }

@@ -50,6 +50,11 @@ type File struct {
 	MaxTimeLastHeard  time.Duration `yaml:"max_time_last_heard"`
 	MaxTimeNoResponse time.Duration `yaml:"max_time_no_response"`
 	TakeoverExpiry    time.Duration `yaml:"takeover_expiry"`
+	// Handle resolutions per second and burst per association.
+	ResolutionRate  int `yaml:"resolution_rate"`
+	ResolutionBurst int `yaml:"resolution_burst"`
+	// TagBits: PE identifiers' low TagBits bits unique per pool (0: off).
+	TagBits int `yaml:"tag_bits"`
 }
 
 // load reads a configuration file.
@@ -75,6 +80,10 @@ func settings(f File) (enrp.DriverConfig, enrp.Config, error) {
 		MaxBadPEReport: f.MaxBadPEReport, ReportWindow: f.ReportWindow, MaxHResItems: f.MaxHResItems,
 		PeerHeartbeat: f.PeerHeartbeat, MaxTimeLastHeard: f.MaxTimeLastHeard,
 		MaxTimeNoResponse: f.MaxTimeNoResponse, TakeoverExpiry: f.TakeoverExpiry,
+		ResolutionRate: f.ResolutionRate, ResolutionBurst: f.ResolutionBurst, TagBits: f.TagBits,
+	}
+	if f.TagBits < 0 || f.TagBits > 32 {
+		return dc, cfg, fmt.Errorf("tag_bits %d: 0 to 32", f.TagBits)
 	}
 	if f.ServerID == 0 {
 		return dc, cfg, fmt.Errorf("server_id (--id) must be set and non-zero")
@@ -185,6 +194,9 @@ func command(runner func(File) error) *cobra.Command {
 	fl.DurationVar(&f.MaxTimeLastHeard, "max-time-last-heard", 0, "default 600ms")
 	fl.DurationVar(&f.MaxTimeNoResponse, "max-time-no-response", 0, "default 300ms")
 	fl.DurationVar(&f.TakeoverExpiry, "takeover-expiry", 0, "default 500ms")
+	fl.IntVar(&f.ResolutionRate, "resolution-rate", 0, "handle resolutions per second and association (default 1000)")
+	fl.IntVar(&f.ResolutionBurst, "resolution-burst", 0, "handle resolution burst per association (default 200)")
+	fl.IntVar(&f.TagBits, "tag-bits", 0, "low PE identifier bits unique per pool (0: off; the gateway uses 16)")
 	return cmd
 }
 
@@ -235,6 +247,15 @@ func merge(cmd *cobra.Command, file *File, f File) {
 	}
 	if set("takeover-expiry") {
 		file.TakeoverExpiry = f.TakeoverExpiry
+	}
+	if set("resolution-rate") {
+		file.ResolutionRate = f.ResolutionRate
+	}
+	if set("resolution-burst") {
+		file.ResolutionBurst = f.ResolutionBurst
+	}
+	if set("tag-bits") {
+		file.TagBits = f.TagBits
 	}
 }
 
