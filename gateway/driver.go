@@ -39,7 +39,7 @@ type Options struct {
 	// on registrar events, and cookies expire (default 200 ms).
 	RefreshInterval time.Duration
 	// QueueWait bounds how long a reader waits on a full input queue before
-	// the message is discarded (queue_full); default 100 ms.
+	// the message is discarded (queue_full); default 500 ms.
 	QueueWait time.Duration
 }
 
@@ -81,7 +81,7 @@ type Gateway struct {
 	reg      *enrp.Driver
 	core     *Core
 
-	in    chan input
+	q     *inputQueue
 	poke  chan struct{}
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -96,7 +96,6 @@ type Gateway struct {
 	snap      Counters
 	live      []int
 	selection prometheus.Histogram
-	queueFull atomic.Uint64
 	echoBuf   []byte
 	draining  atomic.Bool
 }
@@ -113,11 +112,11 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 		opts.RefreshInterval = 200 * time.Millisecond
 	}
 	if opts.QueueWait <= 0 {
-		opts.QueueWait = 100 * time.Millisecond
+		opts.QueueWait = 500 * time.Millisecond
 	}
 	g := &Gateway{
 		cfg: cfg, opts: opts, log: opts.Log,
-		in:      make(chan input, cfg.Limits.Queue),
+		q:       newInputQueue(cfg.Limits.Queue),
 		poke:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		streams: map[m3ua.AssocID]uint16{},
@@ -267,7 +266,7 @@ func (g *Gateway) Counters() Counters {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	k := g.snap
-	k.Discarded[ReasonQueueFull] += g.queueFull.Load()
+	k.Discarded[ReasonQueueFull] += g.q.full.Load()
 	return k
 }
 
@@ -279,32 +278,15 @@ func (g *Gateway) Live() []int {
 	return append([]int(nil), g.live...)
 }
 
-// enqueue hands an input to the loop, waiting at most QueueWait when the
-// queue is full (the reader, and so SCTP, pushes back on the peer meanwhile).
+// enqueue hands data to the loop, waiting at most QueueWait when the queue
+// is full (the reader, and so SCTP, pushes back on the peer meanwhile).
 func (g *Gateway) enqueue(it input) bool {
-	select {
-	case g.in <- it:
-		return true
-	default:
-	}
-	t := time.NewTimer(g.opts.QueueWait)
-	defer t.Stop()
-	select {
-	case g.in <- it:
-		return true
-	case <-t.C:
-	case <-g.stop:
-	}
-	g.queueFull.Add(1)
-	return false
+	return g.q.push(it, false, g.opts.QueueWait, g.stop)
 }
 
 // mustEnqueue is for state changes, which are never dropped.
 func (g *Gateway) mustEnqueue(it input) {
-	select {
-	case g.in <- it:
-	case <-g.stop:
-	}
+	g.q.push(it, true, 0, g.stop)
 }
 
 func copyData(u m3ua.UserData) m3ua.UserData {
@@ -387,20 +369,15 @@ func (g *Gateway) loop() {
 	defer tick.Stop()
 	g.core.Refresh(time.Now())
 	g.execute(time.Now())
+	var batch []input
 	for {
 		select {
-		case it := <-g.in:
+		case <-g.q.ready:
+			batch = g.q.take(batch[:0])
 			now := time.Now()
-			g.handle(now, it)
-			// Take what else is waiting, boundedly, before publishing.
-			for n := 0; n < 64; n++ {
-				select {
-				case it := <-g.in:
-					g.handle(now, it)
-					continue
-				default:
-				}
-				break
+			for i := range batch {
+				g.handle(now, batch[i])
+				batch[i] = input{}
 			}
 		case <-g.poke:
 			now := time.Now()
@@ -463,6 +440,8 @@ type retry struct {
 // execute carries out the core's actions. A send the server side refuses
 // because the ASP is no longer active goes back to the core as unsent.
 func (g *Gateway) execute(now time.Time) {
+	g.q.looping.Store(true)
+	defer g.q.looping.Store(false)
 	var retries []retry
 	for {
 		acts := g.core.Ready()

@@ -65,7 +65,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCookies, float64(k.CookiesHeld))
 	cnt(descCookieDrops, k.CookiesEvicted, "evicted")
 	cnt(descCookieDrops, k.CookiesExpired, "expired")
-	gauge(descQueue, float64(len(g.in)))
+	gauge(descQueue, float64(g.q.depth.Load()))
 	for i, s := range g.cfg.Services {
 		gauge(descLive, float64(live[i]), s.Pool)
 	}
