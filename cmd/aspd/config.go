@@ -61,6 +61,10 @@ type Service struct {
 	// Steps is how many Continues the server sends before its End: 0 ends
 	// the dialogue at once on the Begin.
 	Steps int `yaml:"steps"`
+	// FollowNetwork takes the steps of each dialogue from its Begin when
+	// it carries cmd/sigload's Invoke (operation 100, parameter {steps,
+	// 0}) instead of Steps.
+	FollowNetwork bool `yaml:"follow_network"`
 }
 
 var policies = map[string]rserpool.PolicyType{
@@ -155,7 +159,7 @@ func (f *File) Validate() error {
 	if f.Service.Time < 0 {
 		bad("service.time", "negative")
 	}
-	if f.Service.Steps < 0 || f.Service.Steps > 1<<16 {
+	if f.Service.Steps < 0 || f.Service.Steps > maxSteps {
 		bad("service.steps", "%d: between 0 and 65536", f.Service.Steps)
 	}
 	if f.DialogueTimeout > 0 && f.Service.Time >= f.DialogueTimeout {

@@ -24,13 +24,16 @@
 //	Continue (DTID a)       ──────►
 //	                        ◄──────  End (DTID n)
 //
-// S = 0 answers the Begin with an End at once. Each answer leaves after
+// S = 0 answers the Begin with an End at once. With service.follow_network
+// a Begin carrying cmd/sigload's Invoke (operation 100, parameter OCTET
+// STRING {steps, 0}) sets S for its dialogue. Each answer leaves after
 // service.time. An Invoke in a network message is answered by a
 // ReturnResultLast with its invoke id in the answer; no dialogue portion is
 // sent. Before each Continue the responder checkpoints the number of
-// Continues sent (state: version octet 1, then that number in 4 octets) to
-// every gateway; a dialogue handed over to it goes on from that number, so
-// the network sees the same script whichever server finishes it.
+// Continues sent and S (state: version octet 1, then each number in 4
+// octets, big-endian) to every gateway; a dialogue handed over to it goes on
+// from there, so the network sees the same script whichever server
+// finishes it.
 //
 // # Operations
 //
@@ -107,6 +110,7 @@ func command(e *env) *cobra.Command {
 	o.String("dialogue-timeout", "dialogue_timeout", "idle dialogue given up after")
 	o.String("service-time", "service.time", "service time of each answer")
 	o.String("steps", "service.steps", "Continues before the End (0: End at once)")
+	o.String("follow-network", "service.follow_network", "take each dialogue's steps from sigload's Invoke in its Begin")
 	o.String("drain", "drain", "bound of the graceful stop")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var f File

@@ -131,13 +131,16 @@ func TestRestartOnly(t *testing.T) {
 }
 
 func TestState(t *testing.T) {
-	for _, n := range []int{0, 1, 7, 65536} {
-		got, err := decodeState(encodeState(n))
-		if err != nil || got != n {
-			t.Fatalf("%d: %d %v", n, got, err)
+	for _, p := range []progress{{0, 0}, {1, 2}, {7, 7}, {65536, 65536}} {
+		got, err := decodeState(encodeState(p))
+		if err != nil || got != p {
+			t.Fatalf("%+v: %+v %v", p, got, err)
 		}
 	}
-	for _, b := range [][]byte{nil, {1, 0, 0, 0}, {2, 0, 0, 0, 1}, {1, 0, 0, 0, 1, 0}} {
+	if b := encodeState(progress{1, 2}); !bytes.Equal(b, []byte{1, 0, 0, 0, 1, 0, 0, 0, 2}) {
+		t.Fatalf("state % x", b)
+	}
+	for _, b := range [][]byte{nil, {1, 0, 0, 0, 1}, {2, 0, 0, 0, 1, 0, 0, 0, 1}, {1, 0, 0, 0, 1, 0, 0, 0, 1, 0}, {1, 0xff, 0, 0, 0, 0, 0, 0, 1}} {
 		if _, err := decodeState(b); err == nil {
 			t.Errorf("% x accepted", b)
 		}
@@ -145,7 +148,7 @@ func TestState(t *testing.T) {
 }
 
 func FuzzDecodeState(f *testing.F) {
-	f.Add(encodeState(3))
+	f.Add(encodeState(progress{1, 3}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := decodeState(b)
@@ -292,15 +295,18 @@ func TestAspdRun(t *testing.T) {
 	g := newGateway(t, net)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "aspd.yaml")
-	write := func(steps int, pool string) {
+	write := func(steps int, pool string, follow bool) {
 		doc := "local: 10.0.0.11\ngateways: [10.0.0.1:2906, 10.0.0.2:2906]\nregistrars: [10.0.0.1:3863]\npool: " + pool +
 			"\nrc: 200\ncapacity: 100\nmgmt: 127.0.0.1:0\nlog_level: warn\nservice:\n  time: 20ms\n  steps: " +
 			string(rune('0'+steps)) + "\n"
+		if follow {
+			doc += "  follow_network: true\n"
+		}
 		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(2, "hlr.sigpool")
+	write(2, "hlr.sigpool", false)
 
 	sigs := make(chan os.Signal, 2)
 	started := make(chan struct{})
@@ -363,7 +369,7 @@ func TestAspdRun(t *testing.T) {
 	// A dialogue of another server, checkpointed after its first
 	// Continue, goes on here from step 2.
 	foreign := uint32(asp.Tag(srv.PEID())^0xffff)<<16 | 7
-	echo, _ := (&rserpool.CookieEcho{Cookie: append(binary.BigEndian.AppendUint32(nil, foreign), encodeState(1)...)}).AppendTo(nil)
+	echo, _ := (&rserpool.CookieEcho{Cookie: append(binary.BigEndian.AppendUint32(nil, foreign), encodeState(progress{1, 2})...)}).AppendTo(nil)
 	if err := g.srv.SendOther(a, sctp.Message{Stream: m3ua.DataStream(1, 17), PPID: rserpool.PPID, Data: echo}); err != nil {
 		t.Fatal(err)
 	}
@@ -399,26 +405,45 @@ func TestAspdRun(t *testing.T) {
 	}
 
 	// SIGHUP: steps 0 now; a Begin is ended at once.
-	write(0, "hlr.sigpool")
+	write(0, "hlr.sigpool", true)
 	sigs <- syscall.SIGHUP
 	waitFor(t, "reload", func() bool {
 		g.send(t, a, tcap.Message{Kind: tcap.Begin, OTID: tcap.TID32(0x300), HasOTID: true, Components: invokeComps(5)})
 		m := g.next(t)
-		if m.Kind == tcap.Continue { // still the old script: finish it
+		if m.Kind == tcap.Continue { // still the old script: abort it
+			checkCookie(t, g, m.OTID.Uint32(), 1)
 			g.send(t, a, tcap.Message{Kind: tcap.Abort, DTID: m.OTID, HasDTID: true, PAbortCause: 4, HasPAbortCause: true})
+			checkCookie(t, g, m.OTID.Uint32(), -1)
 			return false
 		}
 		expectStep(t, m, tcap.End, 0x300, 5)
+		if v := <-g.cookies; len(v) != 4 {
+			t.Fatalf("cookie % x, want the empty state of the ended dialogue", v)
+		}
 		return true
 	})
+	// follow_network: sigload's Invoke in the Begin asks for one step.
+	sigload, _ := tcap.AppendComponents(nil, tcap.Component{Type: tcap.Invoke, InvokeID: 9, HasOpCode: true, OpCode: sigloadOp,
+		Param: []byte{0x04, 2, 1, 0}})
+	g.send(t, a, tcap.Message{Kind: tcap.Begin, OTID: tcap.TID32(0x350), HasOTID: true, Components: sigload})
+	m = g.next(t)
+	expectStep(t, m, tcap.Continue, 0x350, 9)
+	checkCookie(t, g, m.OTID.Uint32(), 1)
+	g.send(t, a, tcap.Message{Kind: tcap.Continue, OTID: tcap.TID32(0x350), HasOTID: true, DTID: m.OTID, HasDTID: true, Components: invokeComps(10)})
+	expectStep(t, g.next(t), tcap.End, 0x350, 10)
+	checkCookie(t, g, m.OTID.Uint32(), -1)
+
 	// A new pool needs a restart: refused, alarm raised, script kept.
-	write(1, "other.pool")
+	write(1, "other.pool", false)
 	sigs <- syscall.SIGHUP
 	waitFor(t, "reload refused", func() bool {
 		return len(dmn.Alarms.Alarms(alarms.Filter{Name: "config-reload-refused"})) == 1
 	})
 	g.send(t, a, tcap.Message{Kind: tcap.Begin, OTID: tcap.TID32(0x400), HasOTID: true, Components: invokeComps(6)})
 	expectStep(t, g.next(t), tcap.End, 0x400, 6)
+	if v := <-g.cookies; len(v) != 4 {
+		t.Fatalf("cookie % x, want the empty state of the ended dialogue", v)
+	}
 
 	// SIGTERM: deregistered, ASP down, exit without error.
 	peid := srv.PEID()
@@ -457,8 +482,8 @@ func checkCookie(t *testing.T, g *gateway, tid uint32, step int) {
 			}
 			return
 		}
-		if n, err := decodeState(state); err != nil || n != step {
-			t.Fatalf("cookie state % x (%d, %v), want step %d", state, n, err, step)
+		if p, err := decodeState(state); err != nil || p.sent != step {
+			t.Fatalf("cookie state % x (%+v, %v), want step %d", state, p, err, step)
 		}
 	case <-time.After(waitLimit):
 		t.Fatalf("no cookie for %#x", tid)

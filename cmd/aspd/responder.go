@@ -36,27 +36,46 @@ func newResponder(s Service, log *zap.Logger) *Responder {
 // SetScript changes the script for the answers still to come (reload).
 func (r *Responder) SetScript(s Service) { r.script.Store(&s) }
 
-// The checkpointed state: a version octet, then the number of Continues
-// the server has sent (32 bits, big-endian).
+// progress is a dialogue's place in the script: Continues sent, and how
+// many to send before the End. It is the dialogue's Value and its
+// checkpointed state.
+type progress struct{ sent, steps int }
+
+// The checkpointed state: a version octet, the Continues sent and the
+// Continues to send (32 bits each, big-endian).
 const stateVersion = 1
 
-func encodeState(sent int) []byte {
-	return binary.BigEndian.AppendUint32([]byte{stateVersion}, uint32(sent))
+func encodeState(p progress) []byte {
+	b := binary.BigEndian.AppendUint32([]byte{stateVersion}, uint32(p.sent))
+	return binary.BigEndian.AppendUint32(b, uint32(p.steps))
 }
 
-func decodeState(b []byte) (int, error) {
-	if len(b) != 5 || b[0] != stateVersion {
-		return 0, fmt.Errorf("aspd: state % x is not a version %d state", b, stateVersion)
+func decodeState(b []byte) (progress, error) {
+	if len(b) != 9 || b[0] != stateVersion {
+		return progress{}, fmt.Errorf("aspd: state % x is not a version %d state", b, stateVersion)
 	}
-	return int(binary.BigEndian.Uint32(b[1:])), nil
+	p := progress{sent: int(binary.BigEndian.Uint32(b[1:])), steps: int(binary.BigEndian.Uint32(b[5:]))}
+	if p.sent < 0 || p.steps < 0 || p.sent > maxSteps || p.steps > maxSteps {
+		return progress{}, fmt.Errorf("aspd: state % x out of range", b)
+	}
+	return p, nil
 }
+
+// maxSteps bounds the script (service.steps).
+const maxSteps = 1 << 16
+
+// sigloadOp is the operation code of cmd/sigload's Invoke, whose parameter
+// is an OCTET STRING {steps, message number}.
+const sigloadOp = 100
 
 // invoke is what an answer needs of the network's message: the invoke id of
-// its first Invoke, if any (copied: the message is gone by the time the
-// answer goes).
+// its first Invoke, if any, and the steps it asks for (cmd/sigload's
+// operation), copied: the message is gone by the time the answer goes.
 type invoke struct {
-	id  int8
-	has bool
+	id       int8
+	has      bool
+	steps    int
+	hasSteps bool
 }
 
 func firstInvoke(m *tcap.Message) invoke {
@@ -67,7 +86,11 @@ func firstInvoke(m *tcap.Message) invoke {
 			break
 		}
 		if c.Type == tcap.Invoke {
-			return invoke{id: c.InvokeID, has: true}
+			inv := invoke{id: c.InvokeID, has: true}
+			if c.HasOpCode && c.OpCode == sigloadOp && len(c.Param) == 4 && c.Param[0] == 0x04 && c.Param[1] == 2 {
+				inv.steps, inv.hasSteps = int(c.Param[2]), true
+			}
+			return inv
 		}
 		rest = next
 	}
@@ -75,10 +98,16 @@ func firstInvoke(m *tcap.Message) invoke {
 }
 
 func (r *Responder) Begin(d *asp.Dialogue, m *tcap.Message) {
+	inv := firstInvoke(m)
+	sc := r.script.Load()
+	p := progress{steps: sc.Steps}
+	if sc.FollowNetwork && inv.hasSteps {
+		p.steps = inv.steps
+	}
 	d.Lock()
-	d.Value = 0
+	d.Value = p
 	d.Unlock()
-	r.schedule(d, firstInvoke(m))
+	r.schedule(d, inv)
 }
 
 func (r *Responder) Continue(d *asp.Dialogue, m *tcap.Message) {
@@ -86,7 +115,7 @@ func (r *Responder) Continue(d *asp.Dialogue, m *tcap.Message) {
 }
 
 func (r *Responder) Resume(d *asp.Dialogue, state []byte) {
-	sent, err := decodeState(state)
+	p, err := decodeState(state)
 	if err != nil {
 		r.badState.Add(1)
 		r.log.Warn("dialogue handed over with a state not ours", zap.Uint32("tid", d.TID()), zap.Error(err))
@@ -94,7 +123,7 @@ func (r *Responder) Resume(d *asp.Dialogue, state []byte) {
 		return
 	}
 	d.Lock()
-	d.Value = sent
+	d.Value = p
 	d.Unlock()
 	r.resumed.Add(1)
 }
@@ -106,30 +135,31 @@ func (r *Responder) Timeout(*asp.Dialogue)              { r.timedOut.Add(1) }
 func (r *Responder) schedule(d *asp.Dialogue, inv invoke) {
 	sc := r.script.Load()
 	if sc.Time <= 0 {
-		r.answer(d, inv, sc.Steps)
+		r.answer(d, inv)
 		return
 	}
-	time.AfterFunc(sc.Time, func() { r.answer(d, inv, sc.Steps) })
+	time.AfterFunc(sc.Time, func() { r.answer(d, inv) })
 }
 
-// answer sends the next step of d: a Continue while fewer than steps were
-// sent (checkpointed first), the End after that.
-func (r *Responder) answer(d *asp.Dialogue, inv invoke, steps int) {
+// answer sends the next step of d: a Continue while fewer than its steps
+// were sent (checkpointed first), the End after that.
+func (r *Responder) answer(d *asp.Dialogue, inv invoke) {
 	var comps []byte
 	if inv.has {
 		comps, _ = tcap.AppendComponents(nil, tcap.Component{Type: tcap.ReturnResultLast, InvokeID: inv.id})
 	}
 	d.Lock()
-	sent, _ := d.Value.(int)
-	if sent >= steps {
+	p, _ := d.Value.(progress)
+	if p.sent >= p.steps {
 		d.Unlock()
 		err := d.End(nil, comps)
 		r.done(d, err, true)
 		return
 	}
-	d.Value = sent + 1
+	p.sent++
+	d.Value = p
 	d.Unlock()
-	if err := d.Checkpoint(encodeState(sent + 1)); err != nil && !errors.Is(err, asp.ErrOver) {
+	if err := d.Checkpoint(encodeState(p)); err != nil && !errors.Is(err, asp.ErrOver) {
 		r.log.Debug("checkpoint", zap.Uint32("tid", d.TID()), zap.Error(err))
 	}
 	r.done(d, d.Continue(nil, comps), false)
