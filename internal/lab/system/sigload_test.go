@@ -45,3 +45,20 @@ func TestParseSummary(t *testing.T) {
 		t.Error("a summary without a completed count was accepted")
 	}
 }
+
+// Lines that arrived late (1.5 s for the second) are placed by sigload's
+// own clock, shifted by the smallest arrival delay.
+func TestRetime(t *testing.T) {
+	s := []Sample{{At: 1200 * time.Millisecond}, {At: 3600 * time.Millisecond}, {At: 3700 * time.Millisecond}}
+	own := []time.Duration{1000 * time.Millisecond, 2000 * time.Millisecond, 3000 * time.Millisecond}
+	got := retime(s, own, true)
+	for i, want := range []time.Duration{1200 * time.Millisecond, 2200 * time.Millisecond, 3200 * time.Millisecond} {
+		if got[i].At != want {
+			t.Errorf("sample %d at %s; want %s", i, got[i].At, want)
+		}
+	}
+	plain := []Sample{{At: time.Second}}
+	if retime(plain, []time.Duration{0}, false)[0].At != time.Second {
+		t.Error("samples without sigload's clock were moved")
+	}
+}

@@ -218,6 +218,8 @@ type system struct {
 
 	mu      sync.Mutex
 	samples []Sample
+	own     []time.Duration // sigload's own clock of each sample
+	hasOwn  bool
 	alarms  *AlarmLog
 }
 
@@ -444,14 +446,44 @@ func (s *system) schedule() ([]action, []string) {
 }
 
 func (s *system) addSample(line string, at time.Time) {
-	smp, _, _, ok := ParseProgress(line)
+	smp, own, hasOwn, ok := ParseProgress(line)
 	if !ok {
 		return
 	}
 	smp.At = at.Sub(s.start)
 	s.mu.Lock()
 	s.samples = append(s.samples, smp)
+	s.own = append(s.own, own)
+	s.hasOwn = s.hasOwn || hasOwn
 	s.mu.Unlock()
+}
+
+// timedSamples returns the samples on the harness's clock. A line read
+// from sigload's output arrives some time after sigload wrote it (pipe,
+// scheduler; seconds under an emulated and loaded CPU), so when sigload
+// stamps its lines with its own elapsed time the samples are placed by
+// that clock, shifted by the smallest observed arrival delay: the offset
+// between sigload's start and the harness's (plus the fastest delivery,
+// at most).
+func (s *system) timedSamples() []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := append([]Sample(nil), s.samples...)
+	return retime(out, s.own, s.hasOwn)
+}
+
+func retime(samples []Sample, own []time.Duration, hasOwn bool) []Sample {
+	if !hasOwn || len(samples) == 0 {
+		return samples
+	}
+	offset := samples[0].At - own[0]
+	for i := range samples {
+		offset = min(offset, samples[i].At-own[i])
+	}
+	for i := range samples {
+		samples[i].At = own[i] + offset
+	}
+	return samples
 }
 
 func (s *system) lastSample() (Sample, bool) {
@@ -564,9 +596,14 @@ loop:
 	}
 	still := s.waitCleared(ctx)
 
-	s.mu.Lock()
-	samples := append([]Sample(nil), s.samples...)
-	s.mu.Unlock()
+	samples := s.timedSamples()
+	if f, err := os.Create(filepath.Join(s.dir, "samples.csv")); err == nil {
+		fmt.Fprintln(f, "at_s,offered,completed,aborted,lost,not_sent,in_flight")
+		for _, x := range samples {
+			fmt.Fprintf(f, "%.3f,%d,%d,%d,%d,%d,%d\n", x.At.Seconds(), x.Offered, x.Completed, x.Aborted, x.Lost, x.NotSent, x.InFlight)
+		}
+		f.Close()
+	}
 	res := &Result{
 		Rate: o.Rate, Duration: dur, Summary: sum, Samples: samples,
 		Alarms: s.alarms.Events(), StillActive: still,
