@@ -14,18 +14,23 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sigpool/sigpool/alarms"
 	"github.com/sigpool/sigpool/enrp"
+	"github.com/sigpool/sigpool/internal/mgmt"
 	"github.com/sigpool/sigpool/rserpool"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
@@ -40,6 +45,9 @@ type File struct {
 	Tuning   string        `yaml:"tuning"` // SCTP tuning: telecom (default) or rfc
 	LogLevel string        `yaml:"log_level"`
 	Stats    time.Duration `yaml:"stats"`
+	// Mgmt is the management listener (host:port): /metrics, /livez,
+	// /readyz, /api/v1/pools. Empty: none.
+	Mgmt string `yaml:"mgmt"`
 
 	KeepAlive         time.Duration `yaml:"keepalive"`
 	KeepAliveTimeout  time.Duration `yaml:"keepalive_timeout"`
@@ -152,7 +160,7 @@ func start(file File) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, log, dc, cfg, file.Stats)
+	return run(ctx, log, dc, cfg, file.Stats, file.Mgmt)
 }
 
 // command parses the file and flags and hands the merged configuration to
@@ -187,6 +195,7 @@ func command(runner func(File) error) *cobra.Command {
 	fl.StringVar(&f.Tuning, "tuning", "", "SCTP tuning: telecom or rfc")
 	fl.StringVar(&f.LogLevel, "log-level", "", "debug, info, warn, error")
 	fl.DurationVar(&f.Stats, "stats", 0, "log the counters at this interval (0: only at exit)")
+	fl.StringVar(&f.Mgmt, "mgmt", "", "management listener host:port (/metrics, /livez, /api/v1/pools); empty: none")
 	fl.DurationVar(&f.KeepAlive, "keepalive", 0, "endpoint keep-alive interval (default 1s)")
 	fl.DurationVar(&f.KeepAliveTimeout, "keepalive-timeout", 0, "endpoint keep-alive timeout (default 1s)")
 	fl.IntVar(&f.MaxBadPEReport, "max-bad-pe-report", 0, "different pool users whose reports remove an element (default 3)")
@@ -226,6 +235,9 @@ func merge(cmd *cobra.Command, file *File, f File) {
 	}
 	if set("stats") {
 		file.Stats = f.Stats
+	}
+	if set("mgmt") {
+		file.Mgmt = f.Mgmt
 	}
 	if set("keepalive") {
 		file.KeepAlive = f.KeepAlive
@@ -271,15 +283,35 @@ func logger(level string) (*zap.Logger, error) {
 	return zc.Build()
 }
 
-// run runs the registrar until ctx ends.
-func run(ctx context.Context, log *zap.Logger, dc enrp.DriverConfig, cfg enrp.Config, stats time.Duration) error {
+// run runs the registrar until ctx ends, with a management listener on
+// mgmtAddr unless it is empty.
+func run(ctx context.Context, log *zap.Logger, dc enrp.DriverConfig, cfg enrp.Config, stats time.Duration, mgmtAddr string) error {
 	log = log.With(zap.Uint32("server_id", cfg.ServerID))
 	dc.OnEvent = func(e enrp.Event) { logEvent(log, e) }
+	var ls []net.Listener
+	if mgmtAddr != "" {
+		var err error
+		if ls, err = mgmt.Listen(mgmtAddr, ""); err != nil {
+			return fmt.Errorf("management listener: %w", err)
+		}
+	}
 	d, err := enrp.NewDriver(dc, cfg)
 	if err != nil {
+		for _, l := range ls {
+			l.Close()
+		}
 		return err
 	}
 	d.Start()
+	served := make(chan error, 1)
+	if len(ls) > 0 {
+		mctx, stop := context.WithCancel(ctx)
+		defer func() { stop(); <-served }()
+		go func() { served <- serveMgmt(mctx, log, d, cfg.ServerID, ls) }()
+		log.Info("management listener", zap.Stringer("addr", ls[0].Addr()))
+	} else {
+		served <- nil
+	}
 	log.Info("registrar started", zap.Stringer("asap", dc.ASAPAddr), zap.Stringer("enrp", dc.ENRPAddr),
 		zap.Int("peers", len(cfg.Peers)))
 	var tick <-chan time.Time
@@ -376,4 +408,46 @@ func logEvent(log *zap.Logger, e enrp.Event) {
 		log.Warn("takeover", zap.Uint32("target", e.Target), zap.Uint32("winner", e.Winner),
 			zap.Int("elements", e.Elements))
 	}
+}
+
+// serveMgmt serves the management API (internal/mgmt) on ls until ctx
+// ends: the registrar's metrics (enrp.Collector, with the Go and process
+// collectors) on /metrics, its handlespace on /api/v1/pools.
+func serveMgmt(ctx context.Context, log *zap.Logger, d *enrp.Driver, id uint32, ls []net.Listener) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(enrp.NewCollector(d), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	self := fmt.Sprintf("registrar=%d", id)
+	am, err := alarms.NewManager(alarms.Config{Self: self, SystemID: self, Log: log})
+	if err != nil {
+		return err
+	}
+	defer am.Close()
+	srv := mgmt.New(mgmt.Config{System: self, Alarms: am, Gatherer: reg, Log: log, Pools: pools{d}})
+	return srv.Serve(ctx, ls...)
+}
+
+// pools lists the handlespace for the management API.
+type pools struct{ d *enrp.Driver }
+
+func (p pools) Pools(ctx context.Context) ([]mgmt.Pool, error) {
+	var out []mgmt.Pool
+	if !p.d.Do(func(r *enrp.Registrar) {
+		for _, pl := range r.Handlespace().AppendPools(nil) {
+			mp := mgmt.Pool{Handle: string(pl.Handle()), Policy: pl.Policy().String(), Elements: []mgmt.Element{}}
+			for _, e := range pl.AppendElements(nil) {
+				pe := e.PoolElement()
+				addr := ""
+				if len(pe.UserTransport.Addrs) > 0 {
+					addr = netip.AddrPortFrom(pe.UserTransport.Addrs[0], pe.UserTransport.Port).String()
+				}
+				mp.Elements = append(mp.Elements, mgmt.Element{ID: fmt.Sprintf("%d", pe.ID), Address: addr,
+					State: "registered", Load: pe.Policy.Load, Registrar: fmt.Sprintf("%d", pe.HomeRegistrar)})
+			}
+			out = append(out, mp)
+		}
+	}) {
+		return nil, enrp.ErrClosed
+	}
+	return out, nil
 }

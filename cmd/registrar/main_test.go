@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/sigpool/sigpool/enrp"
 	"github.com/sigpool/sigpool/rserpool"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 	"github.com/sigpool/sigpool/sigtran/sctp/sctptest"
@@ -72,7 +77,7 @@ func TestRunLogs(t *testing.T) {
 	dc.Transport = n
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- run(ctx, zap.New(core), dc, cfg, 0) }()
+	go func() { done <- run(ctx, zap.New(core), dc, cfg, 0, "") }()
 
 	ip := netip.MustParseAddr("10.1.0.1")
 	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: n}, rserpool.PEConfig{
@@ -101,5 +106,69 @@ func TestRunLogs(t *testing.T) {
 	m := c[0].ContextMap()
 	if m["asap_in.ASAP_REGISTRATION"] != uint64(1) || m["elements"] != int64(1) {
 		t.Fatalf("counters %v", m)
+	}
+}
+
+// The management listener serves the registrar's metrics and pools.
+func TestManagement(t *testing.T) {
+	n := sctptest.NewNetwork()
+	dc, cfg, err := settings(File{ServerID: 3, ASAP: "10.99.0.3:3863"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc.Transport = n
+	d, err := enrp.NewDriver(dc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	defer d.Close(false)
+	ip := netip.MustParseAddr("10.1.0.3")
+	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: n}, rserpool.PEConfig{
+		PoolHandle: []byte("EchoPool"),
+		Element: rserpool.PoolElement{ID: 77, Policy: rserpool.Policy{Type: rserpool.LeastUsed, Load: 5},
+			UserTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: 7, Addrs: []netip.Addr{ip}}},
+		Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{dc.ASAPAddr}},
+	}, nil)
+	pe.Start()
+	defer pe.Close()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serveMgmt(ctx, zap.NewNop(), d, 3, []net.Listener{ln}) }()
+	get := func(path string) string {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s %s", path, resp.Status, b)
+		}
+		return string(b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(get("/metrics"), "sigpool_rserpool_registrations_total 1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics without the registration:\n%s", get("/metrics"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := get("/metrics"); !strings.Contains(m, "sigpool_rserpool_handlespace_elements 1") ||
+		!strings.Contains(m, `sigpool_rserpool_asap_messages_total{direction="in",type="registration"} 1`) {
+		t.Errorf("metrics:\n%s", m)
+	}
+	if p := strings.Join(strings.Fields(get("/api/v1/pools")), ""); !strings.Contains(p, `"handle":"EchoPool"`) || !strings.Contains(p, `"id":"77"`) ||
+		!strings.Contains(p, `"load":5`) {
+		t.Errorf("pools: %s", p)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("serve: %v", err)
 	}
 }
