@@ -43,7 +43,7 @@ func TestLabHandOver(t *testing.T) {
 	gwTr := labsctp.Transport{Host: gwHost, Kernel: labKernel}
 
 	reg, err := enrp.NewDriver(enrp.DriverConfig{Transport: gwTr, ASAPAddr: labsctp.Addr(gwHost, rserpool.Port),
-		LocalAddr: labsctp.Addr(gwHost, 0)}, enrp.Config{ServerID: 1})
+		LocalAddr: labsctp.Addr(gwHost, 0)}, enrp.Config{ServerID: 1, TagBits: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,10 +100,14 @@ type bench struct {
 	sink *sink
 }
 
-func newBench(t *testing.T, n int) *bench {
+func newBench(t *testing.T, n int) *bench { return newBenchTags(t, n, 16) }
+
+// newBenchTags is newBench with the registrar's TagBits (the gateway's
+// embedded registrar sets 16).
+func newBenchTags(t *testing.T, n, tagBits int) *bench {
 	b := &bench{net: sctptest.NewNetwork(), sink: newSink()}
 	reg, err := enrp.NewDriver(enrp.DriverConfig{Transport: b.net, ASAPAddr: sa("10.0.0.1", rserpool.Port)},
-		enrp.Config{ServerID: 1})
+		enrp.Config{ServerID: 1, TagBits: tagBits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,31 +287,45 @@ func sameAddr(a, b sccp.Address) bool {
 		a.SSN == b.SSN && a.GTI == b.GTI && bytes.Equal(a.GT, b.GT)
 }
 
-// Two servers start with the same PE identifier: the registrar refuses the
-// second as non-unique, which draws another identifier (another tag) and
-// comes back as a new ASP Identifier.
+// Two servers start with PE identifiers of the same tag: the registrar
+// refuses the second as non-unique (with tags on, as in the gateway; and
+// without, when the identifiers are equal), which draws another identifier
+// (another tag) and comes back as a new ASP Identifier.
 func TestServerRedrawsNonUniqueIdentifier(t *testing.T) {
-	b := newBench(t, 1)
-	const id = 0x0003_0005
-	s1 := startServer(t, b.config("10.0.0.11", id), &scripted{answer: true})
-	eventually(t, "first registered", s1.Ready)
-	s2 := startServer(t, b.config("10.0.0.12", id), &scripted{answer: true})
-	eventually(t, "second registered under a new identifier", func() bool { return s2.Ready() && s2.PEID() != id })
-	if Tag(s2.PEID()) == Tag(id) {
-		t.Fatalf("new identifier %#x keeps the refused tag", s2.PEID())
-	}
-	if s2.Counters().Redraws != 1 || s1.Counters().Redraws != 0 || s1.PEID() != id {
-		t.Fatalf("redraws %d/%d, ids %#x %#x", s1.Counters().Redraws, s2.Counters().Redraws, s1.PEID(), s2.PEID())
-	}
-	a := b.gws[0].assocOf(s2.PEID()) // ASP Identifier = the new PE id
-	if _, ok := b.element(s2.PEID()); !ok {
-		t.Fatal("new identifier not in the handlespace")
-	}
-	// Its dialogues carry the new tag.
-	b.gws[0].send(a, 1, netBegin(0x42))
-	r := b.sink.nextData(t)
-	if TagOf(r.tcap.OTID.Uint32()) != Tag(s2.PEID()) {
-		t.Fatalf("OTID %#x, want tag %#x", r.tcap.OTID.Uint32(), Tag(s2.PEID()))
+	for _, tc := range []struct {
+		name     string
+		tagBits  int
+		id1, id2 uint32
+	}{
+		{"tag taken", 16, 0x0003_0005, 0x0004_0005},
+		{"same identifier, no tags", 0, 0x0003_0005, 0x0003_0005},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBenchTags(t, 1, tc.tagBits)
+			s1 := startServer(t, b.config("10.0.0.11", tc.id1), &scripted{answer: true})
+			eventually(t, "first registered", s1.Ready)
+			s2 := startServer(t, b.config("10.0.0.12", tc.id2), &scripted{answer: true})
+			eventually(t, "second registered under a new identifier", func() bool { return s2.Ready() && s2.PEID() != tc.id2 })
+			if Tag(s2.PEID()) == Tag(tc.id2) {
+				t.Fatalf("new identifier %#x keeps the refused tag", s2.PEID())
+			}
+			if s2.Counters().Redraws != 1 || s1.Counters().Redraws != 0 || s1.PEID() != tc.id1 {
+				t.Fatalf("redraws %d/%d, ids %#x %#x", s1.Counters().Redraws, s2.Counters().Redraws, s1.PEID(), s2.PEID())
+			}
+			a := b.gws[0].assocOf(s2.PEID()) // ASP Identifier = the new PE id
+			if _, ok := b.element(s2.PEID()); !ok {
+				t.Fatal("new identifier not in the handlespace")
+			}
+			if _, ok := b.element(tc.id2); ok && tc.id2 != tc.id1 {
+				t.Fatal("refused identifier in the handlespace")
+			}
+			// Its dialogues carry the new tag.
+			b.gws[0].send(a, 1, netBegin(0x42))
+			r := b.sink.nextData(t)
+			if TagOf(r.tcap.OTID.Uint32()) != Tag(s2.PEID()) {
+				t.Fatalf("OTID %#x, want tag %#x", r.tcap.OTID.Uint32(), Tag(s2.PEID()))
+			}
+		})
 	}
 }
 
