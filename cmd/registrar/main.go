@@ -7,7 +7,9 @@
 // Flags given on the command line override the file. It logs (zap, JSON)
 // every registration, deregistration, removal, peer change, takeover and
 // resynchronisation, and the counters per message type and error cause
-// every --stats interval and at exit.
+// every --stats interval and at exit. With --mgmt host:port it serves the
+// management API (internal/mgmt): the sigpool_rserpool_* metrics on
+// /metrics, the handlespace on /api/v1/pools, /livez and /readyz.
 package main
 
 import (
