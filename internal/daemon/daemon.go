@@ -107,6 +107,9 @@ type Daemon struct {
 	Metrics      *metrics.Set
 	Associations *metrics.Associations
 	// Registry holds every collector; register the program's own here.
+	// Run adds the families of Metrics that the program did not register
+	// itself: a program's own collector of the same name wins (and the
+	// Metrics field of that name is then not exported).
 	Registry *prometheus.Registry
 
 	opts      Options
@@ -175,9 +178,9 @@ func New(o Options) (*Daemon, error) {
 	d.Registry = prometheus.NewRegistry()
 	d.Metrics = metrics.New()
 	d.Associations = metrics.NewAssociations()
-	for _, c := range append(d.Metrics.Collectors(),
+	for _, c := range []prometheus.Collector{
 		metrics.NewAlarmCollector(d.Alarms, alarms.Inventory), d.Associations,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})) {
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := d.Registry.Register(c); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("daemon: metrics: %w", err)
@@ -282,6 +285,8 @@ func (d *Daemon) Run(ctx context.Context, h Hooks) error {
 		sigs = ch
 	}
 
+	d.registerSet()
+
 	srvCtx, stopSrv := context.WithCancel(context.Background())
 	defer stopSrv()
 	srvDone := make(chan error, 1)
@@ -370,6 +375,16 @@ loop:
 	}
 	d.Log.Info("stopped")
 	return nil
+}
+
+// registerSet registers the families of d.Metrics, leaving out those whose
+// names the program registered with collectors of its own.
+func (d *Daemon) registerSet() {
+	for _, c := range d.Metrics.Collectors() {
+		if err := d.Registry.Register(c); err != nil {
+			d.Log.Debug("metric family left to the program's own collector", zap.Error(err))
+		}
+	}
 }
 
 // drain runs the program's drain within DrainTimeout; another SIGTERM or

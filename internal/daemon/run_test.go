@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sigpool/sigpool/alarms"
 )
 
@@ -165,5 +167,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within 20s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestProgramMetricsWin(t *testing.T) {
+	d, err := New(Options{Name: "sgw", Instance: "m1", Signals: make(chan os.Signal), LogOutput: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The program's own family with a name metrics.Set also defines.
+	own := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "sigpool_gateway_msus_total", Help: "the program's own"}, []string{"direction"})
+	if err := d.Registry.Register(own); err != nil {
+		t.Fatalf("the program cannot register its own family: %v", err)
+	}
+	own.WithLabelValues("network_in").Add(3)
+	d.Metrics.SCTPEvents.WithLabelValues("stp1", "comm-up").Inc()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := d.Run(ctx, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := d.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetHelp()
+	}
+	if got["sigpool_gateway_msus_total"] != "the program's own" {
+		t.Fatalf("msus family: %q", got["sigpool_gateway_msus_total"])
+	}
+	for _, n := range []string{"sigpool_sctp_events_total", "sigpool_alarm_active", "go_goroutines"} {
+		if _, ok := got[n]; !ok {
+			t.Errorf("%s not registered", n)
+		}
 	}
 }
