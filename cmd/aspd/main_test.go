@@ -169,12 +169,20 @@ type gateway struct {
 	data    chan m3ua.UserData
 	cookies chan []byte
 	mu      sync.Mutex
-	active  map[m3ua.AssocID]bool
+	active  map[m3ua.AssocID]uint32 // ASP-ACTIVE associations → ASP Identifier
+	streams map[m3ua.AssocID]uint16
 }
 
 func newGateway(t *testing.T, net *sctptest.Network) *gateway {
-	g := &gateway{data: make(chan m3ua.UserData, 64), cookies: make(chan []byte, 64), active: map[m3ua.AssocID]bool{}}
-	reg, err := enrp.NewDriver(enrp.DriverConfig{Transport: net, ASAPAddr: addr("10.0.0.1:3863")}, enrp.Config{ServerID: 1})
+	return newGatewayOn(t, net, addr("10.0.0.1:2906"), addr("10.0.0.1:3863"))
+}
+
+// newGatewayOn is a stand-in gateway with its M3UA SGP and its registrar
+// (tags on, as in the gateway) on the given addresses.
+func newGatewayOn(t *testing.T, tr sctp.Transport, m3uaAddr, asapAddr sctp.Addr) *gateway {
+	g := &gateway{data: make(chan m3ua.UserData, 64), cookies: make(chan []byte, 64),
+		active: map[m3ua.AssocID]uint32{}, streams: map[m3ua.AssocID]uint16{}}
+	reg, err := enrp.NewDriver(enrp.DriverConfig{Transport: tr, ASAPAddr: asapAddr}, enrp.Config{ServerID: 1, TagBits: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,15 +200,22 @@ func newGateway(t *testing.T, net *sctptest.Network) *gateway {
 				}
 			},
 			Event: func(e m3ua.Event) {
-				if e, ok := e.(m3ua.ASPStateChanged); ok {
-					g.mu.Lock()
-					g.active[e.Assoc] = e.To == m3ua.ASPActive
-					g.mu.Unlock()
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				switch e := e.(type) {
+				case m3ua.AssocEstablished:
+					g.streams[e.Assoc] = e.OutStreams
+				case m3ua.ASPStateChanged:
+					if e.To == m3ua.ASPActive {
+						g.active[e.Assoc] = e.ASPID
+					} else {
+						delete(g.active, e.Assoc)
+					}
 				}
 			},
 		},
 	})
-	ln, err := net.Listen(addr("10.0.0.1:2906"))
+	ln, err := tr.Listen(m3uaAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,12 +227,38 @@ func newGateway(t *testing.T, net *sctptest.Network) *gateway {
 func (g *gateway) assoc() (m3ua.AssocID, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for a, on := range g.active {
-		if on {
+	for a := range g.active {
+		return a, true
+	}
+	return 0, false
+}
+
+// assocOf returns the ASP-ACTIVE association of ASP Identifier id.
+func (g *gateway) assocOf(id uint32) (m3ua.AssocID, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for a, aspid := range g.active {
+		if aspid == id {
 			return a, true
 		}
 	}
 	return 0, false
+}
+
+// echo sends an ASAP Cookie Echo for tid with state on association a, on
+// the stream of the DATA that follows (SLS 1, as send uses).
+func (g *gateway) echo(t *testing.T, a m3ua.AssocID, tid uint32, state []byte) {
+	t.Helper()
+	b, err := (&rserpool.CookieEcho{Cookie: append(binary.BigEndian.AppendUint32(nil, tid), state...)}).AppendTo(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	n := g.streams[a]
+	g.mu.Unlock()
+	if err := g.srv.SendOther(a, sctp.Message{Stream: m3ua.DataStream(1, n), PPID: rserpool.PPID, Data: b}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func addr(s string) sctp.Addr {
@@ -369,10 +410,7 @@ func TestAspdRun(t *testing.T) {
 	// A dialogue of another server, checkpointed after its first
 	// Continue, goes on here from step 2.
 	foreign := uint32(asp.Tag(srv.PEID())^0xffff)<<16 | 7
-	echo, _ := (&rserpool.CookieEcho{Cookie: append(binary.BigEndian.AppendUint32(nil, foreign), encodeState(progress{1, 2})...)}).AppendTo(nil)
-	if err := g.srv.SendOther(a, sctp.Message{Stream: m3ua.DataStream(1, 17), PPID: rserpool.PPID, Data: echo}); err != nil {
-		t.Fatal(err)
-	}
+	g.echo(t, a, foreign, encodeState(progress{1, 2}))
 	g.send(t, a, tcap.Message{Kind: tcap.Continue, OTID: tcap.TID32(0x200), HasOTID: true, DTID: tcap.TID32(foreign), HasDTID: true, Components: invokeComps(4)})
 	m = g.next(t)
 	expectStep(t, m, tcap.Continue, 0x200, 4)
