@@ -400,7 +400,9 @@ func TestLabDialogueRate(t *testing.T) {
 			if m.Kind == tcap.Abort {
 				aborts++
 				if aborts == 1 {
-					t.Logf("first abort: dtid %v cause %d (has %v) after %.2fs, %d ended", m.DTID, m.PAbortCause, m.HasPAbortCause, time.Since(start).Seconds(), ended)
+					k := g1.Counters()
+					t.Logf("first abort: dtid %v cause %d after %.2fs, %d ended; gateway live %v, aborted %d, discarded %v",
+						m.DTID, m.PAbortCause, time.Since(start).Seconds(), ended, g1.Live(), k.DialoguesAborted, k.Discarded)
 				}
 			}
 			ended++
