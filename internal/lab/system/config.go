@@ -101,31 +101,50 @@ func GatewayYAML(n int) ([]byte, error) {
 	return yaml.Marshal(&c)
 }
 
-// aspdConfig is the configuration file of the k-th aspd (0-based) on
-// application host h: it dials both gateways and registers with both
-// registrars, in the HLR pool.
+// aspdConfig is the part of cmd/aspd's configuration file the scenario
+// sets (cmd/aspd/testdata/aspd.yaml documents every key).
 type aspdConfig struct {
-	LogLevel   string   `yaml:"log_level"`
-	Local      string   `yaml:"local"`
-	Mgmt       string   `yaml:"mgmt"`
-	Gateways   []string `yaml:"gateways"`
-	Registrars []string `yaml:"registrars"`
-	Pool       string   `yaml:"pool"`
-	RC         uint32   `yaml:"rc"`
-	Policy     string   `yaml:"policy"`
-	Capacity   int      `yaml:"capacity"`
+	Instance        string        `yaml:"instance"`
+	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"`
+	Mgmt            string        `yaml:"mgmt"`
+	Local           string        `yaml:"local"`
+	Gateways        []string      `yaml:"gateways"`
+	Registrars      []string      `yaml:"registrars"`
+	Tuning          string        `yaml:"tuning"`
+	Pool            string        `yaml:"pool"`
+	RC              uint32        `yaml:"rc"`
+	Policy          string        `yaml:"policy"`
+	Capacity        int           `yaml:"capacity"`
+	DialogueTimeout time.Duration `yaml:"dialogue_timeout"`
+	Service         aspdService   `yaml:"service"`
+	Drain           time.Duration `yaml:"drain"`
 }
 
-// AspdYAML is the configuration file of the k-th aspd (0-based) on host h.
+type aspdService struct {
+	Time          time.Duration `yaml:"time"`
+	Steps         int           `yaml:"steps"`
+	FollowNetwork bool          `yaml:"follow_network"`
+}
+
+// AspdYAML is the configuration file of the k-th aspd (0-based) on host
+// h: it dials both gateways and registers with both registrars, in the
+// HLR pool, and follows the dialogue script sigload sends.
 func AspdYAML(h, k int) ([]byte, error) {
 	c := aspdConfig{
-		LogLevel: "info",
-		Local:    addrs(h),
-		Mgmt:     mgmtAddr(k),
-		Pool:     poolHandle,
-		RC:       serviceRC,
-		Policy:   "least_used",
-		Capacity: 10000,
+		Instance:        fmt.Sprintf("asp%d%c", h-hostASP1+1, 'a'+k),
+		LogLevel:        "info",
+		LogFormat:       "console",
+		Local:           addrs(h),
+		Mgmt:            mgmtAddr(k),
+		Tuning:          "telecom",
+		Pool:            poolHandle,
+		RC:              serviceRC,
+		Policy:          "least_used",
+		Capacity:        10000,
+		DialogueTimeout: 30 * time.Second,
+		Service:         aspdService{Time: 5 * time.Millisecond, Steps: 1, FollowNetwork: true},
+		Drain:           time.Second,
 	}
 	for _, g := range gatewayHosts {
 		c.Gateways = append(c.Gateways, endpoint(g, portServers))

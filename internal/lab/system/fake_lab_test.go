@@ -201,7 +201,7 @@ func TestLabSystemHarness(t *testing.T) {
 		t.Fatalf("%d faults; want 3", len(res.Faults))
 	}
 	for i, f := range res.Faults {
-		want := o.Warmup + time.Duration(i)*o.Gap
+		want := res.LoadStart + o.Warmup + time.Duration(i)*o.Gap
 		if f.At < want || f.At > want+time.Second || f.HealedAt < want+o.Heal {
 			t.Errorf("%s at %s, healed at %s; want at %s, healed %s later", f.Name, f.At, f.HealedAt, want, o.Heal)
 		}

@@ -100,6 +100,9 @@ type FaultResult struct {
 type Result struct {
 	Rate     int
 	Duration time.Duration
+	// LoadStart is when sigload began offering dialogues, from the start
+	// of its process (the times below count from there too).
+	LoadStart time.Duration
 	// Summary is sigload's own final account.
 	Summary *Summary
 	Faults  []FaultResult
@@ -309,7 +312,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := s.newDaemon(name, s.topo.Host(gatewayHosts[n-1]), mgmtAddr(0), bins["sgw"], "--config", cfg, "--mgmt", mgmtAddr(0))
+		d, err := s.newDaemon(name, s.topo.Host(gatewayHosts[n-1]), mgmtAddr(0), bins["sgw"], "--config", cfg, "--mgmt", mgmtAddr(0), "--log-format", "console")
 		if err != nil {
 			return nil, err
 		}
@@ -538,8 +541,31 @@ func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
 	next := 0
 	var prev Sample
 	var loadErr error
-	timer := time.NewTimer(actions[0].at)
+	// The schedule counts from the start of the load, which sigload begins
+	// once it is ASP-ACTIVE at the gateways: its first progress line
+	// (stamped with its own clock) tells when that was.
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
+	var base time.Duration
+	armed := false
+	arm := func() {
+		if armed {
+			return
+		}
+		s.mu.Lock()
+		n := len(s.samples)
+		if n > 0 {
+			base = max(0, s.samples[0].At-s.own[0])
+		}
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		armed = true
+		timer.Reset(max(0, base+actions[0].at-s.since()))
+		s.out("%8.3fs  load started at %.3fs (sigload's first progress line); faults from then on", s.since().Seconds(), base.Seconds())
+	}
 loop:
 	for {
 		select {
@@ -549,6 +575,7 @@ loop:
 		case loadErr = <-loadDone:
 			break loop
 		case <-tick.C:
+			arm()
 			cur, ok := s.lastSample()
 			if !ok {
 				s.out("%8.3fs  load: no progress from sigload yet", s.since().Seconds())
@@ -578,7 +605,7 @@ loop:
 			}
 			next++
 			if next < len(actions) {
-				timer.Reset(max(0, actions[next].at-s.since()))
+				timer.Reset(max(0, base+actions[next].at-s.since()))
 			}
 		}
 	}
@@ -605,7 +632,7 @@ loop:
 		f.Close()
 	}
 	res := &Result{
-		Rate: o.Rate, Duration: dur, Summary: sum, Samples: samples,
+		Rate: o.Rate, Duration: dur, LoadStart: base, Summary: sum, Samples: samples,
 		Alarms: s.alarms.Events(), StillActive: still,
 		Definition: o.Recovery.Definition(), Dir: s.dir,
 	}
