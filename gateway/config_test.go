@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,26 @@ func TestConfigErrorsNameFileLineField(t *testing.T) {
 	}
 	if _, err := ParseConfig("cfg.yaml", []byte(good)); err != nil {
 		t.Fatalf("good config refused: %v", err)
+	}
+}
+
+// The aspd example must name the pool and routing context a gateway
+// example serves, and that gateway's server side and registrar.
+func TestAspdExampleMatchesGateways(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "examples", "aspd-hlr.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"sgw-rack1.yaml", "sgw-rack2.yaml"} {
+		c, err := LoadConfig(filepath.Join("..", "examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{c.Servers.Listen, c.Registrar.ASAP, "pool: " + c.Services[0].Pool, fmt.Sprintf("rc: %d", c.Services[0].RC)} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("aspd-hlr.yaml does not name %q of %s", want, f)
+			}
+		}
 	}
 }
 
