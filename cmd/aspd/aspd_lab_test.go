@@ -74,15 +74,29 @@ drain: 3s
 			t.Fatalf("aspd on %v: %v (is it on PATH? run under siglab test)", h, err)
 		}
 		t.Cleanup(func() { p.Kill() })
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%v output:\n%s", p, p.Output())
+			}
+		})
 		procs = append(procs, p)
 	}
+	// Starting processes under software emulation on a shared host can
+	// take long; no bound on it is asserted beyond a minute.
 	assocs := make([]m3ua.AssocID, len(ids))
+	deadline := time.Now().Add(time.Minute)
 	for i, id := range ids {
-		waitFor(t, fmt.Sprintf("aspd %#x ASP-ACTIVE and registered", id), func() bool {
+		for {
 			a, ok := g.assocOf(id)
-			assocs[i] = a
-			return ok && registered(g.reg, id)
-		})
+			if ok && registered(g.reg, id) {
+				assocs[i] = a
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("aspd %#x not ASP-ACTIVE and registered after a minute (active: %v, registered: %v)", id, ok, registered(g.reg, id))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	t.Logf("both aspd processes ASP-ACTIVE at the stand-in and registered")
 
