@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -457,4 +458,77 @@ func TestServerReroutesUnsentData(t *testing.T) {
 		t.Fatalf("rerouted %d, lost %d: want some rerouted (the SLSs of gateway 1) and none lost", c.Rerouted, c.Lost)
 	}
 	t.Logf("%d of %d answers went out again through gateway 0", c.Rerouted, n)
+}
+
+// recorder records the traffic that is not a dialogue.
+type recorder struct {
+	NopHandler
+	mu    sync.Mutex
+	what  []string
+	begun int
+}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	r.what = append(r.what, s)
+	r.mu.Unlock()
+}
+
+func (r *recorder) Unidirectional(in *Inbound, m *tcap.Message) {
+	r.add("unidirectional sls=" + string(rune('0'+in.Data.SLS)))
+}
+
+func (r *recorder) SCCP(in *Inbound, m *sccp.Message) {
+	r.add("sccp " + m.Type.String())
+}
+
+func (r *recorder) MTP3(in *Inbound) {
+	r.add("mtp3 si=" + string(rune('0'+in.Data.SI)) + " " + string(in.Data.Payload))
+}
+
+func (r *recorder) got() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.what...)
+}
+
+// TCAP Unidirectional, SCCP service messages and non-SCCP user data go to
+// their Handler methods and open no dialogue.
+func TestServerNonDialogueTraffic(t *testing.T) {
+	b := newBench(t, 1)
+	h := &recorder{}
+	s := startServer(t, b.config("10.0.0.11", 0x0001_0004), h)
+	eventually(t, "ready", s.Ready)
+	a := b.gws[0].assocOf(s.PEID())
+	comps, _ := tcap.AppendComponents(nil, tcap.Component{Type: tcap.Invoke, InvokeID: 1, HasOpCode: true, OpCode: 1})
+	b.gws[0].send(a, 1, tcap.Message{Kind: tcap.Unidirectional, Components: comps})
+	udts := sccp.Message{Type: sccp.UDTS, Cause: 1, Called: calledSvc, Calling: callingNet, Data: []byte{1, 2, 3}}
+	ub, err := udts.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := networkData(t, 2, netBegin(1))
+	u.Payload = ub
+	if err := b.gws[0].srv.SendDataTo(a, u); err != nil {
+		t.Fatal(err)
+	}
+	u = networkData(t, 2, netBegin(1))
+	u.SI, u.Payload = 5, []byte("isup") // ISUP
+	if err := b.gws[0].srv.SendDataTo(a, u); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "three deliveries", func() bool { return len(h.got()) == 3 })
+	want := []string{"unidirectional sls=1", "sccp " + sccp.UDTS.String(), "mtp3 si=5 isup"}
+	got := h.got()
+	// One SLS per stream: the Unidirectional (SLS 1) may be overtaken by the
+	// other two (SLS 2), which stay in order.
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("handler got %q, want %q", got, want)
+	}
+	c := s.Counters()
+	if c.Unidirectional != 1 || c.SCCP != 1 || c.MTP3 != 1 || c.Active != 0 || c.Sent != 0 {
+		t.Fatalf("counters %+v", c)
+	}
 }
