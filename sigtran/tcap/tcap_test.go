@@ -467,6 +467,7 @@ func BenchmarkResponder(b *testing.B) {
 	var m Message
 	buf := make([]byte, 0, 256)
 	comps := make([]byte, 0, 64)
+	result := []byte{0x04, 0x01, 0x00}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := Decode(beginMsg, &m); err != nil {
@@ -476,7 +477,7 @@ func BenchmarkResponder(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		comps, err = AppendComponents(comps[:0], Component{Type: ReturnResultLast, InvokeID: c.InvokeID, HasOpCode: true, OpCode: c.OpCode, Param: []byte{0x04, 0x01, 0x00}})
+		comps, err = AppendComponents(comps[:0], Component{Type: ReturnResultLast, InvokeID: c.InvokeID, HasOpCode: true, OpCode: c.OpCode, Param: result})
 		if err != nil {
 			b.Fatal(err)
 		}
