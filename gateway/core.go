@@ -131,6 +131,30 @@ type server struct {
 	failing           bool
 	returned, refused []m3ua.UserData
 	held              []m3ua.UserData
+	// sent remembers the last sentRing messages sent by SLS binding (a
+	// hash of each and its sequence number), so that what comes back
+	// unsent, which SCTP reports per path rather than in sending order,
+	// can be put back in order.
+	sent [sentRing]sentRec
+	seq  uint64
+}
+
+const sentRing = 4096
+
+type sentRec struct {
+	hash uint64
+	seq  uint64
+}
+
+func payloadHash(u m3ua.UserData) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset) ^ uint64(u.SLS)
+	h *= prime
+	for _, b := range u.Payload {
+		h ^= uint64(b)
+		h *= prime
+	}
+	return h
 }
 
 // MaxHeld bounds the data a failing element's SLS bindings hold until its
@@ -494,6 +518,8 @@ func (c *Core) bySLS(s *service, u m3ua.UserData) {
 		}
 		s.sls[u.SLS] = srv
 	}
+	srv.seq++
+	srv.sent[srv.seq%sentRing] = sentRec{hash: payloadHash(u), seq: srv.seq}
 	c.sendServer(srv, u)
 }
 
@@ -621,10 +647,8 @@ func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
 			}
 		}
 	}
-	for _, q := range [][]m3ua.UserData{srv.returned, srv.refused} {
-		for _, u := range q {
-			c.reroute(now, u)
-		}
+	for _, u := range srv.inSendingOrder() {
+		c.reroute(now, u)
 	}
 	for _, u := range srv.held {
 		if s := c.byRC[u.RC]; s != nil {
@@ -632,6 +656,44 @@ func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
 		}
 	}
 	srv.returned, srv.refused, srv.held = nil, nil, nil
+}
+
+// inSendingOrder returns what came back unsent from srv in the order it was
+// sent: by the sequence number its hash had when sent; messages sent too long
+// ago to be remembered (or not sent by SLS binding) first, SCTP's returns
+// before failed writes among equals.
+func (srv *server) inSendingOrder() []m3ua.UserData {
+	all := append(srv.returned, srv.refused...)
+	if len(all) < 2 {
+		return all
+	}
+	seqOf := make(map[uint64][]uint64, len(srv.sent))
+	for _, r := range srv.sent {
+		if r.seq != 0 {
+			seqOf[r.hash] = append(seqOf[r.hash], r.seq)
+		}
+	}
+	for h := range seqOf {
+		slices.Sort(seqOf[h])
+	}
+	keys := make([]uint64, len(all))
+	for i, u := range all {
+		h := payloadHash(u)
+		if q := seqOf[h]; len(q) > 0 {
+			keys[i] = q[0] // identical messages take their numbers in turn
+			seqOf[h] = q[1:]
+		}
+	}
+	idx := make([]int, len(all))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return keys[idx[a]] < keys[idx[b]] })
+	out := make([]m3ua.UserData, len(all))
+	for i, j := range idx {
+		out[i] = all[j]
+	}
+	return out
 }
 
 // leave takes srv out of every service it is in whose RC is not in keep.

@@ -91,6 +91,8 @@ func labServer(t *testing.T, topo *netlab.Topology, host int, gws []*Gateway, po
 		Gateways: gaddrs, Registrars: raddrs,
 		PoolHandle: []byte(pool), Policy: rserpool.LeastUsed, Capacity: 100, PEID: id,
 		RC: rc, HasRC: true,
+		// The tests hold dialogues open on purpose, in a slow emulated VM.
+		DialogueTimeout: 5 * time.Minute,
 	}, h)
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +120,9 @@ func startLabNode(t *testing.T, topo *netlab.Topology, host int, gws []*Gateway)
 			ASP:       m3ua.ASPConfig{ASPID: 9, HasASPID: true, RCs: []uint32{100}, AutoActivate: true},
 			Transport: labsctp.Transport{Host: h, Kernel: labKernel}, Local: labsctp.Addr(h, 0),
 			SGPs: []sctp.Addr{g.NetworkAddr()},
+			// The emulated VM stalls for longer than the 1 s default
+			// under the host's load; a stall is not a dead peer.
+			SendTimeout: 10 * time.Second,
 			Handlers: m3ua.Handlers{Data: func(a m3ua.AssocID, u m3ua.UserData) {
 				u.Payload = append([]byte(nil), u.Payload...)
 				n.in <- u
