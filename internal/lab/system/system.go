@@ -198,8 +198,10 @@ func (d *daemon) waitReady(ctx context.Context, deadline time.Time) error {
 }
 
 // tail returns the last n bytes of the daemon's log.
-func (d *daemon) tail(n int64) string {
-	b, err := os.ReadFile(d.log.Name())
+func (d *daemon) tail(n int64) string { return tailFile(d.log.Name(), n) }
+
+func tailFile(name string, n int64) string {
+	b, err := os.ReadFile(name)
 	if err != nil {
 		return err.Error()
 	}
@@ -409,6 +411,10 @@ func (s *system) waitActive(ctx context.Context) {
 			if err == nil && active >= len(s.servers) {
 				break
 			}
+			if err != nil && strings.Contains(err.Error(), "404") {
+				s.out("note: %s does not list its ASPs (%v); readiness only", g.name, err)
+				break
+			}
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				s.out("warning: %s: %s after 30 s", g.name, last)
 				break
@@ -611,7 +617,8 @@ loop:
 	}
 	loadEnd := s.since()
 	if next < len(actions) {
-		return nil, fmt.Errorf("sigload ended after %s, before the schedule did (%v); its output is in %s", loadEnd.Round(time.Millisecond), loadErr, filepath.Join(s.dir, "sigload.log"))
+		return nil, fmt.Errorf("sigload ended after %s, before the schedule did (%v); the end of its output (%s):\n%s",
+			loadEnd.Round(time.Millisecond), loadErr, logf.Name(), tailFile(logf.Name(), 3000))
 	}
 	b, err := os.ReadFile(summaryPath)
 	if err != nil {
