@@ -118,6 +118,7 @@ type Daemon struct {
 	draining  chan struct{}
 	drainOnce sync.Once
 	closeOnce sync.Once
+	sigCh     chan os.Signal // the process's signals, caught from New on
 }
 
 // New sets up logging, alarms, metrics and the management listeners.
@@ -192,6 +193,13 @@ func New(o Options) (*Daemon, error) {
 			d.Close()
 			return nil, err
 		}
+	}
+	if o.Signals == nil {
+		// From here on, a SIGHUP or SIGTERM that arrives while the
+		// program builds its components waits for Run instead of killing
+		// the process (SIGHUP's default action).
+		d.sigCh = make(chan os.Signal, 4)
+		signal.Notify(d.sigCh, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	}
 	return d, nil
 }
@@ -278,11 +286,9 @@ type Hooks struct {
 func (d *Daemon) Run(ctx context.Context, h Hooks) error {
 	defer d.Close()
 	sigs := d.opts.Signals
-	if sigs == nil {
-		ch := make(chan os.Signal, 4)
-		signal.Notify(ch, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-		defer signal.Stop(ch)
-		sigs = ch
+	if d.sigCh != nil {
+		defer signal.Stop(d.sigCh)
+		sigs = d.sigCh
 	}
 
 	d.registerSet()
@@ -472,6 +478,9 @@ func monotonicUsec() string {
 // yet handed to Run, and syncs the log. It is safe to call more than once.
 func (d *Daemon) Close() error {
 	d.closeOnce.Do(func() {
+		if d.sigCh != nil {
+			signal.Stop(d.sigCh)
+		}
 		for _, l := range d.listeners {
 			l.Close()
 		}
