@@ -50,8 +50,10 @@ func TestExampleConfigs(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Fatalf("%s: server config: %v", p, err)
 		}
-		if len(c.Gateways) != 2 || len(c.Local.IPs) != 2 || string(c.PoolHandle) != "hlr.sigpool" || !c.HasRC || c.RC != 200 ||
-			c.Policy != rserpool.LeastUsed || c.Capacity != 10000 {
+		// The examples/ file is the gateway engineer's; only what the two
+		// sides must agree on is checked there.
+		if len(c.Gateways) != 2 || len(c.Registrars) != 2 || len(c.Local.IPs) != 2 || string(c.PoolHandle) != "hlr.sigpool" ||
+			!c.HasRC || c.RC != 200 || c.Policy != rserpool.LeastUsed || c.Capacity <= 0 {
 			t.Fatalf("%s: %+v", p, c)
 		}
 	}
