@@ -166,7 +166,7 @@ func sigloadArgs(rate int, d time.Duration, summary string) []string {
 	}
 	return []string{
 		"--gateway", gws,
-		"--local", addrs(hostNet),
+		"--local", addrs(hostNet) + ":0", // sigload wants a port; 0: any
 		"--opc", fmt.Sprint(networkOPC),
 		"--dpc", fmt.Sprint(serviceDPC),
 		"--rc", fmt.Sprint(networkRC),

@@ -59,7 +59,7 @@ func TestSigloadArgs(t *testing.T) {
 	args := strings.Join(sigloadArgs(150, time.Minute, "/tmp/s.json"), " ")
 	for _, want := range []string{
 		"--gateway 10.1.0.1+10.2.0.1:2905,10.1.0.2+10.2.0.2:2905",
-		"--local 10.1.0.6+10.2.0.6",
+		"--local 10.1.0.6+10.2.0.6:0",
 		"--opc 1001", "--dpc 2001", "--rc 100", "--rate 150", "--duration 1m0s", "--json /tmp/s.json",
 	} {
 		if !strings.Contains(args, want) {
