@@ -30,6 +30,7 @@ type Dialogue struct {
 	// guarded by s.mu
 	over      bool
 	addressed bool
+	owes      bool         // the network waits for this server's next message
 	remote    tcap.TID     // the network's transaction id
 	in        sccp.Message // the last SCCP header received (GTs copied, no data)
 	u         m3ua.UserData
@@ -123,6 +124,7 @@ func (d *Dialogue) send(m tcap.Message, final bool) error {
 		s.forget(d)
 	} else {
 		d.last = s.now()
+		d.owes = false
 		d.timer.Reset(s.cfg.DialogueTimeout)
 	}
 	s.mu.Unlock()

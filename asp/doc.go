@@ -56,7 +56,9 @@
 // # Stopping
 //
 // Drain refuses new Begins (P-Abort, resource limitation), deregisters the
-// element and waits for the dialogues held to end, within its context;
+// element (the gateways then send new dialogues elsewhere and hand the next
+// steps of this server's dialogues over by their checkpoints) and waits,
+// within its context, until no dialogue awaits an answer from this server;
 // Shutdown then takes the ASP down at every gateway (ASPIA, ASPDN, SCTP
 // SHUTDOWN); Close aborts everything at once.
 package asp

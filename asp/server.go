@@ -465,7 +465,7 @@ func (s *Server) begin(sm *sccp.Message, u m3ua.UserData, tm *tcap.Message) {
 		s.pAbort(sm, u, tm.OTID, tcap.ResourceLimitation)
 		return
 	}
-	d := &Dialogue{s: s, tid: tid}
+	d := &Dialogue{s: s, tid: tid, owes: true}
 	s.address(d, sm, u, tm)
 	s.hold(d)
 	s.mu.Unlock()
@@ -544,6 +544,7 @@ func (s *Server) continuation(sm *sccp.Message, u m3ua.UserData, tm *tcap.Messag
 		s.forget(d)
 	} else {
 		d.last = s.now()
+		d.owes = true
 		d.timer.Reset(s.cfg.DialogueTimeout)
 	}
 	s.mu.Unlock()
@@ -699,11 +700,13 @@ func (s *Server) onOther(a m3ua.AssocID, _ sctp.Association, m sctp.Message) {
 }
 
 // Drain stops taking new dialogues (a Begin is answered with a P-Abort,
-// resource limitation), deregisters the pool element (the gateways stop
-// choosing it, and hand its dialogues' next steps to other servers by their
-// cookies), and waits until every dialogue has ended or ctx is done. The
-// M3UA associations stay up so that answers in progress still go out; call
-// Shutdown next.
+// resource limitation), deregisters the pool element, and waits until no
+// dialogue awaits an answer from this server, or ctx is done. Once
+// deregistered the element is gone for the gateways: they choose other
+// servers for new dialogues and hand the next steps of this one's dialogues
+// over by their checkpoints, so a dialogue whose answer went out needs
+// nothing more from here. The M3UA associations stay up so that the answers
+// in progress still go out; call Shutdown next.
 func (s *Server) Drain(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
@@ -716,14 +719,28 @@ func (s *Server) Drain(ctx context.Context) error {
 	}
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for s.Active() > 0 {
+	for s.Owed() > 0 {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("asp: %d dialogues left: %w", s.Active(), ctx.Err())
+			return fmt.Errorf("asp: %d dialogues still await an answer: %w", s.Owed(), ctx.Err())
 		case <-t.C:
 		}
 	}
 	return nil
+}
+
+// Owed returns how many dialogues await this server's next message (their
+// handler has not answered yet).
+func (s *Server) Owed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, d := range s.dlgs {
+		if d.owes {
+			n++
+		}
+	}
+	return n
 }
 
 // Shutdown takes the ASP out of service gracefully (ASPIA, ASPDN, SCTP

@@ -3,6 +3,7 @@ package asp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -357,35 +358,38 @@ func TestServerDialogueTimeout(t *testing.T) {
 	}
 }
 
-// Drain refuses new Begins, deregisters, and returns once the dialogues
-// held have ended; Shutdown takes the ASP down.
+// Drain refuses new Begins, deregisters, and returns once no dialogue
+// awaits an answer from this server (a dialogue whose answer went out is
+// the gateways' to hand over); a continuation arriving meanwhile is still
+// served; Shutdown takes the ASP down.
 func TestServerDrain(t *testing.T) {
 	b := newBench(t, 1)
-	s := startServer(t, b.config("10.0.0.11", 0x0001_0002), &scripted{answer: true})
+	h := &held{release: make(chan struct{})}
+	s := startServer(t, b.config("10.0.0.11", 0x0001_0002), h)
 	eventually(t, "ready", s.Ready)
 	a := b.gws[0].assocOf(s.PEID())
 	b.gws[0].send(a, 4, netBegin(0x61))
-	r := b.sink.nextData(t)
-	tid := r.tcap.OTID.Uint32()
-	b.sink.nextCookies(t, 1)
+	eventually(t, "dialogue held", func() bool { return s.Owed() == 1 })
 
 	done := make(chan error, 1)
 	go func() { done <- s.Drain(context.Background()) }()
 	eventually(t, "deregistered", func() bool { _, ok := b.element(s.PEID()); return !ok })
 	b.gws[0].send(a, 4, netBegin(0x62))
-	r = b.sink.nextData(t)
+	r := b.sink.nextData(t)
 	if r.tcap.Kind != tcap.Abort || r.tcap.PAbortCause != tcap.ResourceLimitation || r.tcap.DTID.Uint32() != 0x62 {
 		t.Fatalf("Begin while draining: %+v, want P-Abort resource limitation", r.tcap)
 	}
 	select {
 	case err := <-done:
-		t.Fatalf("Drain returned (%v) with a dialogue held", err)
+		t.Fatalf("Drain returned (%v) with an answer owed", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	// The held dialogue still completes.
-	b.gws[0].send(a, 4, netContinue(0x61, tid))
-	if r = b.sink.nextData(t); r.tcap.Kind != tcap.End {
-		t.Fatalf("reply %+v, want End", r.tcap)
+	// The answer goes out: nothing more is owed, Drain returns though the
+	// dialogue is still held.
+	close(h.release)
+	r = b.sink.nextData(t)
+	if r.tcap.Kind != tcap.Continue || r.tcap.DTID.Uint32() != 0x61 {
+		t.Fatalf("reply %+v, want Continue to 0x61", r.tcap)
 	}
 	select {
 	case err := <-done:
@@ -395,12 +399,35 @@ func TestServerDrain(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("Drain did not return")
 	}
+	if s.Active() != 1 || s.Owed() != 0 {
+		t.Fatalf("%d dialogues held, %d owed; want 1 and 0", s.Active(), s.Owed())
+	}
+	// A continuation that still comes here is served until Shutdown.
+	b.gws[0].send(a, 4, tcap.Message{Kind: tcap.End, DTID: r.tcap.OTID, HasDTID: true})
+	eventually(t, "dialogue ended", func() bool { return s.Active() == 0 })
+
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	eventually(t, "ASP gone", func() bool { return b.gws[0].srv.ASPState(a) != m3ua.ASPActive })
+}
+
+// A bounded drain with an answer still owed says so.
+func TestServerDrainBounded(t *testing.T) {
+	b := newBench(t, 1)
+	h := &held{release: make(chan struct{})}
+	defer close(h.release)
+	s := startServer(t, b.config("10.0.0.11", 0x0001_0005), h)
+	eventually(t, "ready", s.Ready)
+	b.gws[0].send(b.gws[0].assocOf(s.PEID()), 4, netBegin(0x71))
+	eventually(t, "dialogue held", func() bool { return s.Owed() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := s.Drain(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drain: %v, want the deadline", err)
+	}
 }
 
 // held answers Begins with a Continue once release is closed.

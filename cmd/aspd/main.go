@@ -44,8 +44,8 @@
 // config-reload-refused) until a restart. SIGTERM drains: new Begins are
 // refused (P-Abort, resource limitation), the element deregisters (the
 // gateways send new dialogues elsewhere and hand its dialogues' next steps
-// over by their checkpoints), the dialogues in progress finish for up to
-// drain, then the ASP goes down at every gateway (ASPIA, ASPDN, SCTP
+// over by their checkpoints), the answers still owed go out (for up to
+// drain), then the ASP goes down at every gateway (ASPIA, ASPDN, SCTP
 // SHUTDOWN) and aspd exits 0.
 package main
 
@@ -230,7 +230,7 @@ func run(ctx context.Context, f File, reload func() (File, error), e *env) error
 			return nil
 		},
 		Drain: func(ctx context.Context) error {
-			d.Log.Info("draining", zap.Int("dialogues", s.Active()))
+			d.Log.Info("draining", zap.Int("dialogues", s.Active()), zap.Int("owed", s.Owed()))
 			err := s.Drain(ctx)
 			mu.Lock()
 			drainErr = err
