@@ -147,16 +147,17 @@ type RemoveReason uint8
 
 // Reasons.
 const (
-	RemovedKeepAlive RemoveReason = iota + 1 // no keep-alive ack in time
-	RemovedConnLost                          // its association ended
-	RemovedReports                           // MAX-BAD-PE-REPORT pool users reported it
-	RemovedExpired                           // its registration life ran out
-	RemovedByPeer                            // its home registrar said it left (handle update)
-	RemovedResync                            // its home registrar no longer has it (resynchronisation)
+	RemovedKeepAlive   RemoveReason = iota + 1 // no keep-alive ack in time
+	RemovedConnLost                            // its association ended
+	RemovedReports                             // MAX-BAD-PE-REPORT pool users reported it
+	RemovedExpired                             // its registration life ran out
+	RemovedByPeer                              // its home registrar said it left (handle update)
+	RemovedResync                              // its home registrar no longer has it (resynchronisation)
+	RemovedTagConflict                         // another registrar took an element with its tag at the same time
 )
 
 var removeReasons = [...]string{"", "keep-alive timeout", "association lost", "unreachable reports", "expired",
-	"deleted by its home", "resynchronisation"}
+	"deleted by its home", "resynchronisation", "tag conflict"}
 
 func (r RemoveReason) String() string {
 	if int(r) < len(removeReasons) && r != 0 {
@@ -256,14 +257,16 @@ type Counters struct {
 	Causes          [16]uint64 // Operation Error causes sent (ASAP and ENRP)
 	Undecodable     uint64
 	RateLimited     uint64
-	Removed         [7]uint64 // per RemoveReason
+	Removed         [8]uint64 // per RemoveReason
 	Takeovers       uint64    // takeovers this registrar won
 	Resyncs         uint64
 	PeersDead       uint64
 	// Registrations accepted here (initial and re-registrations);
 	// Resolutions: handle resolutions answered (ASAP and in-process);
 	// Reports: endpoint-unreachable reports taken (ASAP and in-process);
-	// TagConflicts: registrations refused because their tag was in use.
+	// TagConflicts: registrations refused because their tag was in use,
+	// and elements of this registrar removed because another registrar
+	// took one with the same tag at the same time.
 	Registrations uint64
 	Resolutions   uint64
 	Reports       uint64

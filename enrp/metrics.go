@@ -37,7 +37,7 @@ func NewCollector(d *Driver) *Collector {
 		checksumMismatches: n("checksum_mismatches_total", "Peer presences whose PE checksum differed from the one computed here."),
 		resyncs:            n("resyncs_total", "Handlespace resynchronisations started with a peer."),
 		peersDead:          n("peers_dead_total", "Peer registrars declared dead."),
-		tagConflicts:       n("tag_conflicts_total", "Registrations refused because another element of the pool holds their tag."),
+		tagConflicts:       n("tag_conflicts_total", "Registrations refused, and elements removed after a race between registrars, because another element of the pool holds their tag."),
 		undecodable:        n("undecodable_messages_total", "ASAP and ENRP messages that could not be decoded."),
 		rateLimited:        n("rate_limited_total", "Handle resolutions and reports dropped by the per-association rate limit."),
 		removed:            n("elements_removed_total", "Elements that left the handlespace without a deregistration here, by reason.", "reason"),

@@ -88,7 +88,7 @@ sigpool_rserpool_owned_elements 1
 # HELP sigpool_rserpool_registrations_total Registrations accepted (initial and re-registrations).
 # TYPE sigpool_rserpool_registrations_total counter
 sigpool_rserpool_registrations_total 1
-# HELP sigpool_rserpool_tag_conflicts_total Registrations refused because another element of the pool holds their tag.
+# HELP sigpool_rserpool_tag_conflicts_total Registrations refused, and elements removed after a race between registrars, because another element of the pool holds their tag.
 # TYPE sigpool_rserpool_tag_conflicts_total counter
 sigpool_rserpool_tag_conflicts_total 1
 `

@@ -998,7 +998,29 @@ func (r *Registrar) learn(now time.Time, handle []byte, pe rserpool.PoolElement)
 	if e, created, err := r.hs.Register(handle, pe, now); err == nil {
 		r.rearmExpiry()
 		r.emit(Registered{Handle: e.Pool().Handle(), ID: pe.ID, Home: pe.HomeRegistrar, Initial: created, Element: e.PoolElement()})
+		r.tagRace(now, handle, pe.ID)
 	}
+}
+
+// tagRace settles two elements of one pool with the same tag, registered
+// at the same time with two registrars (each refuses a registration whose
+// tag it already knows, but neither knew the other's yet): the higher PE
+// identifier gives way. Its home registrar removes it, which every
+// registrar applying the same rule agrees with; the element learns it at
+// its next re-registration, refused with Non-unique PE Identifier, and
+// draws another identifier.
+func (r *Registrar) tagRace(now time.Time, handle []byte, id uint32) {
+	other := r.tagTaken(handle, id)
+	if other == 0 {
+		return
+	}
+	loser := max(id, other)
+	k := elemKey{string(handle), loser}
+	if r.mine[k] == nil {
+		return // the loser's home removes it
+	}
+	r.counters.TagConflicts++
+	r.remove(now, k, RemovedTagConflict)
 }
 
 func (r *Registrar) handleUpdate(now time.Time, m *HandleUpdate) {
