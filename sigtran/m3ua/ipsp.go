@@ -62,6 +62,8 @@ type IPSPConfig struct {
 	ASP ASPConfig
 	// SGP is the answering half: the ASes the peer may activate, with their
 	// traffic modes. Client takes it from here; Server from ServerConfig.SGP.
+	// Its Beat is used only when the IPSP does not request (BEAT ACKs go
+	// to the requesting half).
 	SGP SGPConfig
 }
 
@@ -87,6 +89,11 @@ type IPSP struct {
 func NewIPSP(cfg IPSPConfig) *IPSP {
 	if cfg.Exchange != DoubleExchange {
 		cfg.Exchange = SingleExchange
+	}
+	if cfg.requests() {
+		// One end of an association sends BEAT once: the requesting
+		// half (ASP.Beat), which also gets the BEAT ACKs.
+		cfg.SGP.Beat = BeatConfig{}
 	}
 	return &IPSP{cfg: cfg, resp: NewSGP(cfg.SGP), local: map[AssocID]*ASP{}}
 }

@@ -36,7 +36,7 @@ import (
 //	audit apc=N,N [mask=N] / reach pc=N     ASP: send DAUD / print its view of a destination
 //	register KEY / deregister rc=N,N        ASP: send REG REQ (KEY as in the REG-REQ message) / DEREG REQ
 //	takedown a=N                            SGP: unsolicited ASPDN ACK
-//	ipsp exchange=single|double [initiator] [aspid=N] [rc=1,2] [mode=M] [auto] [tack=D]
+//	ipsp exchange=single|double [initiator] [aspid=N] [rc=1,2] [mode=M] [auto] [tack=D] [beat=D]
 //	    new IPSP; body: "as" lines as for sgp (the ASes the peer may activate);
 //	    activate/deactivate/aspdown/datato then take a=N
 //	counters / state                        print them
@@ -149,6 +149,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			cfg.ASP.RCs = atois(t, s)
 		}
 		_, cfg.ASP.AutoActivate = h.arg(d, "auto")
+		cfg.ASP.Beat = BeatConfig{Interval: h.dur(t, d, "beat"), Timeout: h.dur(t, d, "beat-timeout")}
+		cfg.SGP.Beat = cfg.ASP.Beat // ignored when the IPSP requests
 		cfg.SGP.ASes = parseASes(t, d)
 		h.ipsp = NewIPSP(cfg)
 		h.sgp = nil
