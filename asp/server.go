@@ -70,6 +70,7 @@ type Server struct {
 	closed   bool
 
 	registered atomic.Bool
+	curGen     atomic.Int64 // s.gen, for the PE driver's events
 	load       atomic.Uint32
 	loadPct    int // last pushed, under mu
 	loadKick   chan struct{}
@@ -222,6 +223,9 @@ func (s *Server) onM3UAEvent(gen int, e m3ua.Event) {
 
 // onPEEvent runs on the PE driver's loop: it must not block nor take s.mu.
 func (s *Server) onPEEvent(gen int, id uint32, e rserpool.Event) {
+	if int64(gen) != s.curGen.Load() {
+		return // a driver replaced after a new identifier was drawn
+	}
 	switch e := e.(type) {
 	case rserpool.Registered:
 		s.registered.Store(true)
@@ -269,6 +273,7 @@ func (s *Server) redrawLoop() {
 			}
 			s.tids.SetTag(Tag(s.peid))
 			s.gen++
+			s.curGen.Store(int64(s.gen))
 			gen, id := s.gen, s.peid
 			client, pe := s.client, s.pe
 			s.client, s.pe = nil, nil
@@ -768,6 +773,7 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	s.gen++
+	s.curGen.Store(int64(s.gen))
 	client, pe := s.client, s.pe
 	s.client, s.pe = nil, nil
 	for _, d := range s.dlgs {

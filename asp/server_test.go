@@ -350,10 +350,14 @@ func TestServerDialogueTimeout(t *testing.T) {
 	if len(c.state) != 0 || TagOf(c.tid) != Tag(s.PEID()) {
 		t.Fatalf("cookie %#x %q, want an empty state for our dialogue", c.tid, c.state)
 	}
-	h.mu.Lock()
-	timeouts := append([]uint32(nil), h.timeouts...)
-	h.mu.Unlock()
-	if len(timeouts) != 1 || timeouts[0] != c.tid || s.Counters().TimedOut != 1 || s.Active() != 0 {
+	// Handler.Timeout runs after the messages went out.
+	timeouts := func() []uint32 {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return append([]uint32(nil), h.timeouts...)
+	}
+	eventually(t, "Handler.Timeout", func() bool { return len(timeouts()) > 0 })
+	if timeouts := timeouts(); len(timeouts) != 1 || timeouts[0] != c.tid || s.Counters().TimedOut != 1 || s.Active() != 0 {
 		t.Fatalf("timeouts %#x, counters %+v", timeouts, s.Counters())
 	}
 }

@@ -426,22 +426,34 @@ func TestAspdRun(t *testing.T) {
 	}
 	checkCookie(t, g, foreign, -1)
 
-	// Metrics.
-	r, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	for _, want := range []string{
-		`sigpool_aspd_dialogues_completed_total 2`, `sigpool_aspd_dialogues_resumed_total 1`,
-		`sigpool_aspd_tcap_received_total{kind="begin"} 1`, `sigpool_aspd_tcap_received_total{kind="continue"} 4`,
-		`sigpool_aspd_cookie_echoes_total{result="adopted"} 1`, `sigpool_aspd_registered 1`, `sigpool_aspd_gateways_active 1`,
-		`sigpool_aspd_dialogues_active 0`, `sigpool_aspd_cookies_total{result="failed"}`,
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("metrics lack %q", want)
+	// Metrics (the counters move just after the messages leave: poll).
+	var missing []string
+	deadline := time.Now().Add(waitLimit)
+	for {
+		r, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		missing = missing[:0]
+		for _, want := range []string{
+			`sigpool_aspd_dialogues_completed_total 2`, `sigpool_aspd_dialogues_resumed_total 1`,
+			`sigpool_aspd_tcap_received_total{kind="begin"} 1`, `sigpool_aspd_tcap_received_total{kind="continue"} 4`,
+			`sigpool_aspd_cookie_echoes_total{result="adopted"} 1`, `sigpool_aspd_registered 1`, `sigpool_aspd_gateways_active 1`,
+			`sigpool_aspd_dialogues_active 0`, `sigpool_aspd_cookies_total{result="failed"}`,
+		} {
+			if !strings.Contains(string(body), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack %q", missing)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	// SIGHUP: steps 0 now; a Begin is ended at once.
