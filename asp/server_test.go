@@ -260,10 +260,17 @@ func TestServerEndToEnd(t *testing.T) {
 	if len(resumes) != 1 || resumes[0] != "step=3" {
 		t.Fatalf("resumes %q, want one with step=3", resumes)
 	}
-	c := s.Counters()
-	if c.Adopted != 1 || c.DuplicateEchoes != 1 || c.UnknownTID != 1 || c.Begins != 1 || c.Continues != 3 ||
-		c.Sent != 4 || c.CookiesSent != 4 || c.Active != 1 {
-		t.Fatalf("counters %+v", c)
+	// The counters move just after the messages leave.
+	want := func(c Counters) bool {
+		return c.Adopted == 1 && c.DuplicateEchoes == 1 && c.UnknownTID == 1 && c.Begins == 1 && c.Continues == 3 &&
+			c.Sent == 4 && c.CookiesSent == 4 && c.Active == 1
+	}
+	deadline := time.Now().Add(waitLimit)
+	for c := s.Counters(); !want(c); c = s.Counters() {
+		if time.Now().After(deadline) {
+			t.Fatalf("counters %+v", c)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -484,6 +491,7 @@ func TestServerReroutesUnsentData(t *testing.T) {
 		}
 		got[r.tcap.DTID.Uint32()] = true
 	}
+	eventually(t, "rerouted counted", func() bool { return s.Counters().Rerouted > 0 })
 	c := s.Counters()
 	if c.Rerouted == 0 || c.Lost != 0 {
 		t.Fatalf("rerouted %d, lost %d: want some rerouted (the SLSs of gateway 1) and none lost", c.Rerouted, c.Lost)
