@@ -23,8 +23,10 @@ type AlarmEvent struct {
 	At time.Duration
 	// Source names the daemon (gw1, gw2...).
 	Source string
-	// Kind is "raised", "changed", "cleared", or "active" for an alarm
-	// found in the list when the stream (re)connected.
+	// Kind is "raised", "changed", "cleared", "active" for an alarm found
+	// in the list when the stream (re)connected, or "gone" for an active
+	// alarm that list no longer holds (the daemon restarted: the alarm
+	// died with the process that held it).
 	Kind     string
 	ID       string
 	Name     string
@@ -66,6 +68,23 @@ type AlarmWatcher struct {
 	mu        sync.Mutex
 	connected int
 	lastErr   error
+	seen      map[string]AlarmEvent // active alarms by name and object
+}
+
+// emit passes e on and keeps track of what is active.
+func (w *AlarmWatcher) emit(e AlarmEvent) {
+	k := e.Name + " " + e.Object
+	w.mu.Lock()
+	if w.seen == nil {
+		w.seen = map[string]AlarmEvent{}
+	}
+	if e.Kind == "cleared" {
+		delete(w.seen, k)
+	} else {
+		w.seen[k] = e
+	}
+	w.mu.Unlock()
+	w.Emit(e)
 }
 
 func (w *AlarmWatcher) client() *http.Client {
@@ -148,8 +167,28 @@ func (w *AlarmWatcher) once(ctx context.Context, c *http.Client) error {
 	if err != nil {
 		return err
 	}
+	// Alarms this watcher saw active that the (possibly restarted) daemon
+	// no longer lists went away with the process that held them.
+	now := map[string]bool{}
 	for _, a := range active {
-		w.Emit(w.event("active", &a, a.RaisedTime))
+		now[a.Name+" "+a.Object] = true
+	}
+	w.mu.Lock()
+	var gone []AlarmEvent
+	for k, e := range w.seen {
+		if !now[k] {
+			e.Kind, e.At, e.Text = "gone", time.Since(w.Start), "no longer listed: the daemon restarted without it"
+			gone = append(gone, e)
+			delete(w.seen, k)
+		}
+	}
+	w.mu.Unlock()
+	sort.Slice(gone, func(i, j int) bool { return gone[i].Name+gone[i].Object < gone[j].Name+gone[j].Object })
+	for _, e := range gone {
+		w.Emit(e)
+	}
+	for _, a := range active {
+		w.emit(w.event("active", &a, a.RaisedTime))
 	}
 	return readSSE(resp.Body, func(event, data string) error {
 		switch alarms.NotificationType(event) {
@@ -171,7 +210,7 @@ func (w *AlarmWatcher) once(ctx context.Context, c *http.Client) error {
 			alarms.NotifyChangedAlarm: "changed",
 			alarms.NotifyClearedAlarm: "cleared",
 		}[n.Type]
-		w.Emit(w.event(kind, n.Alarm, n.EventTime))
+		w.emit(w.event(kind, n.Alarm, n.EventTime))
 		return nil
 	})
 }
@@ -279,7 +318,7 @@ func RaisedAndCleared(events []AlarmEvent, from, to time.Duration) map[string]bo
 			if e.At >= from && e.At < to {
 				out[k] = false
 			}
-		case "cleared":
+		case "cleared", "gone":
 			if _, ok := out[k]; ok && e.At >= from {
 				out[k] = true
 			}
@@ -294,6 +333,7 @@ func AlarmTimeline(events []AlarmEvent, from, to time.Duration) []string {
 	type span struct {
 		e       AlarmEvent
 		cleared time.Duration
+		gone    bool
 	}
 	var order []string
 	spans := map[string]*span{}
@@ -307,9 +347,10 @@ func AlarmTimeline(events []AlarmEvent, from, to time.Duration) []string {
 				}
 				spans[k] = &span{e: e, cleared: -1}
 			}
-		case "cleared":
+		case "cleared", "gone":
 			if sp, ok := spans[k]; ok && sp.cleared < 0 && e.At >= sp.e.At {
 				sp.cleared = e.At
+				sp.gone = e.Kind == "gone"
 			}
 		}
 	}
@@ -320,7 +361,10 @@ func AlarmTimeline(events []AlarmEvent, from, to time.Duration) []string {
 	for _, k := range order {
 		sp := spans[k]
 		cl := "not cleared"
-		if sp.cleared >= 0 {
+		switch {
+		case sp.gone:
+			cl = fmt.Sprintf("gone with its daemon's restart +%.3fs", (sp.cleared - from).Seconds())
+		case sp.cleared >= 0:
 			cl = fmt.Sprintf("cleared +%.3fs", (sp.cleared - from).Seconds())
 		}
 		out = append(out, fmt.Sprintf("%s %-8s %s on %s: raised +%.3fs, %s", sp.e.Source, sp.e.Severity, sp.e.Name, sp.e.Object, (sp.e.At-from).Seconds(), cl))

@@ -2,8 +2,10 @@ package system
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +152,44 @@ func TestAlarmTimeline(t *testing.T) {
 	}
 	if none := AlarmTimeline(ev, 30*time.Second, 40*time.Second); len(none) != 1 || none[0] != "no alarm raised" {
 		t.Errorf("empty window gives %q", none)
+	}
+}
+
+// A daemon that restarts loses its alarms: the watcher, listing again on
+// reconnection, reports those it had seen active as gone.
+func TestAlarmWatcherGoneAfterRestart(t *testing.T) {
+	m1, err := alarms.NewManager(alarms.Config{SystemID: "a", Inventory: []*alarms.Definition{quickDown}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m1.Close()
+	m2, err := alarms.NewManager(alarms.Config{SystemID: "b", Inventory: []*alarms.Definition{quickDown}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	var cur atomic.Pointer[http.Handler]
+	h1 := mgmt.New(mgmt.Config{Alarms: m1, Heartbeat: 50 * time.Millisecond}).Handler()
+	h2 := mgmt.New(mgmt.Config{Alarms: m2, Heartbeat: 50 * time.Millisecond}).Handler()
+	cur.Store(&h1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*cur.Load()).ServeHTTP(w, r) }))
+	defer srv.Close()
+	m1.Raise(alarms.Report{Def: quickDown, Object: "sgw=gw2,assoc=x"})
+
+	log := NewAlarmLog(nil)
+	w := &AlarmWatcher{Source: "gw2", Base: srv.URL, Start: time.Now(), Emit: log.Add, Retry: 20 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitEvents(t, log, 1)
+	cur.Store(&h2) // the "restarted" daemon holds no alarm
+	srv.CloseClientConnections()
+	ev := waitEvents(t, log, 2)
+	if ev[1].Kind != "gone" || ev[1].Object != "sgw=gw2,assoc=x" {
+		t.Fatalf("events %+v; want the alarm gone after the restart", ev)
+	}
+	if rc := RaisedAndCleared([]AlarmEvent{{Kind: "raised", Source: "gw2", Name: "n", Object: "o"}, {Kind: "gone", Source: "gw2", Name: "n", Object: "o"}}, 0, time.Hour); !rc["gw2 n o"] {
+		t.Errorf("an alarm gone with its daemon counts as not cleared: %v", rc)
 	}
 }

@@ -461,10 +461,19 @@ func (s *system) addSample(line string, at time.Time) {
 	}
 	smp.At = at.Sub(s.start)
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Once sigload stamps its lines, an unstamped line with counters is
+	// not progress (its final summary), and neither is one whose clock
+	// went back.
+	if s.hasOwn && (!hasOwn || own < s.own[len(s.own)-1]) {
+		return
+	}
+	if !hasOwn && len(s.samples) > 0 && smp.Completed < s.samples[len(s.samples)-1].Completed {
+		return
+	}
 	s.samples = append(s.samples, smp)
 	s.own = append(s.own, own)
 	s.hasOwn = s.hasOwn || hasOwn
-	s.mu.Unlock()
 }
 
 // timedSamples returns the samples on the harness's clock. A line read
