@@ -129,6 +129,7 @@ type server struct {
 	// that failed afterwards), so that every SLS stays in order when the
 	// whole lot moves to the new binding at ServerLost.
 	failing           bool
+	failedAt          time.Time
 	returned, refused []m3ua.UserData
 	held              []m3ua.UserData
 	// sent remembers the last sentRing messages sent by SLS binding (a
@@ -156,6 +157,11 @@ func payloadHash(u m3ua.UserData) uint64 {
 	}
 	return h
 }
+
+// HoldMax bounds how long a failing element's SLS bindings hold when its
+// association's end does not come (it left ASP-ACTIVE with the association
+// up, or the end is slow to be reported).
+const HoldMax = 2 * time.Second
 
 // MaxHeld bounds the data a failing element's SLS bindings hold until its
 // association's end; beyond it data is discarded (queue_full).
@@ -607,6 +613,9 @@ func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool,
 		srv = &server{assoc: a}
 		c.servers[a] = srv
 	}
+	if srv.failing && len(active) > 0 {
+		c.release(now, srv)
+	}
 	if srv.hasID && (!hasID || srv.id != id) {
 		// Its identity changed: out of every service under the old one.
 		c.leave(srv, nil)
@@ -636,9 +645,24 @@ func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
 	}
 	c.leave(srv, nil)
 	delete(c.servers, a)
-	if !srv.failing {
+	if srv.failing {
+		c.release(now, srv)
+	}
+}
+
+// fail takes srv out of selection at the first sign its association failed;
+// its SLS bindings hold until its end (or HoldMax).
+func (c *Core) fail(now time.Time, srv *server) {
+	if srv.failing {
 		return
 	}
+	srv.failing, srv.failedAt = true, now
+	c.leave(srv, nil)
+}
+
+// release moves a failing element's SLS bindings and routes again what came
+// back unsent, in sending order, then what the bindings held.
+func (c *Core) release(now time.Time, srv *server) {
 	srv.failing = false
 	for _, s := range c.services {
 		for i := range s.sls {
@@ -841,10 +865,7 @@ func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData, returned b
 		c.reroute(now, u)
 		return
 	}
-	if !srv.failing {
-		srv.failing = true
-		c.leave(srv, nil)
-	}
+	c.fail(now, srv)
 	if len(srv.returned)+len(srv.refused) >= MaxHeld {
 		c.reroute(now, u)
 		return
@@ -857,11 +878,13 @@ func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData, returned b
 }
 
 // Refused: the server side refused a send to the ASP on association a (it
-// is no longer ASP-ACTIVE there, or the association is unknown): it leaves
-// selection and the data is routed again at once.
+// is no longer ASP-ACTIVE there, or the association is gone). The M3UA layer
+// may know this before its events reach the core, with unsent data still on
+// the way: the element fails as with Unsent, and the data is routed again at
+// once, behind its SLS binding's hold.
 func (c *Core) Refused(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
-	if srv := c.servers[a]; srv != nil && !srv.failing {
-		c.ServerLost(now, a)
+	if srv := c.servers[a]; srv != nil {
+		c.fail(now, srv)
 	}
 	c.reroute(now, u)
 }
@@ -891,5 +914,16 @@ func (c *Core) NetworkUnsent(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 	c.emit(Action{Kind: SendNetwork, Data: u})
 }
 
-// Tick expires cookies past their lifetime.
-func (c *Core) Tick(now time.Time) { c.cookies.expire(now, &c.ctr) }
+// Tick expires cookies past their lifetime and releases failing elements
+// whose end did not come within HoldMax.
+func (c *Core) Tick(now time.Time) {
+	c.cookies.expire(now, &c.ctr)
+	for a, srv := range c.servers {
+		if srv.failing && now.Sub(srv.failedAt) >= HoldMax {
+			c.release(now, srv)
+			if len(srv.active) == 0 {
+				delete(c.servers, a)
+			}
+		}
+	}
+}
