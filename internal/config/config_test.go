@@ -132,6 +132,8 @@ func TestErrorsNameFileLineField(t *testing.T) {
 			[]string{"sgw.yaml:6: registrar.asap: ", "appears twice"}},
 		{"bad value from Validate", replace(11, "    policy: lest-used"),
 			[]string{`sgw.yaml:11: pools[0].policy: unknown policy "lest-used" (want one of round-robin, random, least-used)`}},
+		{"empty address is unset", replace(6, "  asap: \"\""),
+			[]string{"sgw.yaml:6: registrar.asap: must be set"}},
 		{"missing value from Validate names the parent", strings.Replace(good, "  asap: 10.1.0.1+10.2.0.1:3863\n", "", 1),
 			[]string{"sgw.yaml:5: registrar.asap: must be set"}},
 		{"two problems", replace(2, "id: 0") + "  - handle: \"\"\n",

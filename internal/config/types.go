@@ -45,10 +45,15 @@ func ParseAddr(s string, portRequired bool) (sctp.Addr, error) {
 }
 
 // UnmarshalYAML decodes "ip[+ip…]:port" (port 0 allowed: an ephemeral
-// port for a dialing endpoint; Validate refuses it where it matters).
+// port for a dialing endpoint; Validate refuses it where it matters). An
+// empty value leaves the address unset (IsZero).
 func (a *Addr) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return &FieldError{Line: n.Line, Msg: "an SCTP address is a string ip[+ip…]:port"}
+	}
+	if strings.TrimSpace(n.Value) == "" || n.Tag == "!!null" {
+		a.Addr = sctp.Addr{} // present but empty: unset
+		return nil
 	}
 	p, err := ParseAddr(n.Value, false)
 	if err != nil {
