@@ -14,7 +14,9 @@
 // server can follow the script without being configured for it. sigload
 // answers any server Continue and completes a dialogue on End; a dialogue
 // that took another number of rounds than --steps is still completed and
-// counted in step_mismatch. `sigload --help` draws the exchange.
+// counted in step_mismatch (cmd/aspd follows the Invoke with
+// service.follow_network, else its own service.steps). `sigload --help`
+// draws the exchange.
 //
 // # Accounting
 //

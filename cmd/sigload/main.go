@@ -33,7 +33,8 @@ Continues (--steps) and the number of this message (0 for the Begin). A
 server may follow it or its own configuration; sigload answers every server
 Continue with a Continue, completes a dialogue on End, and counts dialogues
 whose number of rounds differs from --steps as step mismatches. cmd/aspd
-sends its own service.steps Continues: give sigload the same --steps.
+sends its own service.steps Continues: give sigload the same --steps, or set
+aspd's service.follow_network to follow the Invoke.
 
 SCCP: UDT (XUDT with --xudt), class 1, return on error; called party =
 route on SSN, --dpc and --called-ssn; calling party = route on SSN, --opc and
