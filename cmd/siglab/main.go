@@ -186,6 +186,7 @@ func execute() int {
 	sf.DurationVar(&sys.Gap, "gap", 0, "time between two faults (0: default)")
 	sf.DurationVar(&sys.Heal, "heal", 0, "time from a fault to its repair (0: default)")
 	sf.DurationVar(&sys.Tail, "tail", 0, "load after the last fault (0: default)")
+	sf.BoolVar(&sys.NoFaults, "no-faults", false, "offer the load without faults (a baseline of what the system sustains)")
 	sf.StringVar(&sys.Dir, "dir", "", "folder for the configurations and logs (default: a temporary one, kept if a target is missed)")
 	demoCmd := &cobra.Command{
 		Use:   "demo",

@@ -43,6 +43,9 @@ type Options struct {
 	// Ready bounds the start of the daemons (default 90 s; the emulated VM
 	// is slow).
 	Ready time.Duration
+	// NoFaults runs the load alone for Warmup+2·Gap+Tail: the baseline of
+	// what the system sustains.
+	NoFaults bool
 	// Recovery is the rule recovery times are computed by.
 	Recovery RecoveryRule
 	// Out receives the live lines and the summary; nil is silent.
@@ -531,6 +534,9 @@ func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
 	s.load.Dir = s.dir
 
 	actions, names := s.schedule()
+	if o.NoFaults {
+		actions, names = nil, nil
+	}
 	s.out("load: sigload on net1 %s, %d dialogues/s for %s through both gateways", addrs(hostNet), o.Rate, dur)
 	s.out("schedule: %s", describe(actions))
 	s.start = time.Now()
@@ -578,7 +584,9 @@ func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
 			return
 		}
 		armed = true
-		timer.Reset(max(0, base+actions[0].at-s.since()))
+		if len(actions) > 0 {
+			timer.Reset(max(0, base+actions[0].at-s.since()))
+		}
 		s.out("%8.3fs  load started at %.3fs (sigload's first progress line); faults from then on", s.since().Seconds(), base.Seconds())
 	}
 loop:
@@ -706,7 +714,7 @@ func (s *system) logTails(n int64) string {
 
 // Report prints the summary table, the recovery times and the alarms.
 func (r *Result) Report(w io.Writer) {
-	fmt.Fprintf(w, "\n=== sigpool system: %d dialogues/s for %s, 2 gateways, 6 application server processes, 3 faults\n", r.Rate, r.Duration)
+	fmt.Fprintf(w, "\n=== sigpool system: %d dialogues/s for %s, 2 gateways, 6 application server processes, %d faults\n", r.Rate, r.Duration, len(r.Faults))
 	if s := r.Summary; s != nil {
 		fmt.Fprintf(w, "  %-12s %10s\n", "dialogues", "count")
 		fmt.Fprintf(w, "  %-12s %10d\n", "offered", s.Offered)
