@@ -25,7 +25,20 @@
 // The daemon is made in two steps because its components need the logger,
 // the alarm manager and the metrics before they can start: New opens what
 // the runtime owns, the program builds its components on it, and Run hands
-// over its hooks and returns when the daemon has stopped.
+// over its hooks and returns when the daemon has stopped:
+//
+//	d, err := daemon.New(daemon.Options{Name: "registrar", Instance: "7", LogLevel: cfg.LogLevel,
+//		MgmtAddr: cfg.Mgmt, MgmtSocket: cfg.MgmtSocket, History: cfg.AlarmHistory, DrainTimeout: cfg.Drain})
+//	if err != nil { ... }
+//	reg, err := enrp.NewDriver(dc, ec) // built with d.Log, d.Alarms, d.Metrics
+//	return d.Run(context.Background(), daemon.Hooks{
+//		Main:   func(ctx context.Context) error { reg.Start(); <-ctx.Done(); reg.Close(false); return nil },
+//		Reload: func(ctx context.Context) error { var n File; return config.Load(path, &n, overrides) /* then apply */ },
+//		Pools:  mgmt.RegistrarPools(reg, pools), // GET /api/v1/pools, sgwctl pools
+//	})
+//
+// The gateway gives mgmt.M3UASides over its two m3ua.Server (network side
+// and application servers) as Hooks.ASPs for sgwctl asps and ases.
 package daemon
 
 import (

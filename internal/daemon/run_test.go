@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sigpool/sigpool/alarms"
+	"github.com/sigpool/sigpool/internal/mgmt"
+	"github.com/sigpool/sigpool/rserpool"
 )
 
 func TestRunInProcess(t *testing.T) {
@@ -44,6 +47,7 @@ func TestRunInProcess(t *testing.T) {
 				return nil
 			},
 			Reload: func(context.Context) error { return <-reloads },
+			Pools:  mgmt.RegistrarPools(noElements{}, []mgmt.Pool{{Handle: "hlr.sigpool", Policy: "least-used", MinElements: 2}}),
 			Drain: func(context.Context) error {
 				// While draining the daemon reports not ready.
 				if code := statusOf(t, url+"/readyz"); code != 503 {
@@ -64,6 +68,21 @@ func TestRunInProcess(t *testing.T) {
 	reloads <- nil
 	sigs <- syscall.SIGHUP
 	waitFor(t, "cleared", func() bool { return len(d.Alarms.Alarms(alarms.Filter{Name: "config-reload-refused"})) == 0 })
+
+	// The providers reach the API.
+	r, err := http.Get(url + "/api/v1/pools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pools []mgmt.Pool
+	err = json.NewDecoder(r.Body).Decode(&pools)
+	r.Body.Close()
+	if err != nil || len(pools) != 1 || pools[0].Handle != "hlr.sigpool" || pools[0].MinElements != 2 {
+		t.Fatalf("pools %+v %v", pools, err)
+	}
+	if code := statusOf(t, url+"/api/v1/asps"); code != 404 {
+		t.Fatalf("asps without a provider: %d", code)
+	}
 
 	// The runtime log level endpoint moves the AtomicLevel.
 	req, _ := http.NewRequest("PUT", url+"/api/v1/log/level", strings.NewReader(`{"level":"warn"}`))
@@ -204,3 +223,7 @@ func TestProgramMetricsWin(t *testing.T) {
 		}
 	}
 }
+
+type noElements struct{}
+
+func (noElements) Elements([]byte) []rserpool.PoolElement { return nil }
