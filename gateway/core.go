@@ -129,6 +129,7 @@ type server struct {
 	// that failed afterwards), so that every SLS stays in order when the
 	// whole lot moves to the new binding at ServerLost.
 	failing           bool
+	left              bool // out of selection (fail), not just holding
 	failedAt          time.Time
 	returned, refused []m3ua.UserData
 	held              []m3ua.UserData
@@ -653,11 +654,19 @@ func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
 // fail takes srv out of selection at the first sign its association failed;
 // its SLS bindings hold until its end (or HoldMax).
 func (c *Core) fail(now time.Time, srv *server) {
-	if srv.failing {
-		return
+	c.holdBindings(now, srv)
+	if !srv.left {
+		srv.left = true
+		c.leave(srv, nil)
 	}
-	srv.failing, srv.failedAt = true, now
-	c.leave(srv, nil)
+}
+
+// holdBindings makes srv's SLS bindings hold their data (an element that left
+// the handlespace: its association's failure, and unsent data, may follow).
+func (c *Core) holdBindings(now time.Time, srv *server) {
+	if !srv.failing {
+		srv.failing, srv.failedAt = true, now
+	}
 }
 
 // release moves a failing element's SLS bindings and routes again what came
@@ -788,9 +797,9 @@ func (c *Core) Refresh(now time.Time) {
 		for _, id := range c.scratch {
 			s.members[id] = struct{}{}
 		}
-		for i, srv := range s.sls {
+		for _, srv := range s.sls {
 			if srv != nil && !c.isMember(s, srv.id) {
-				s.sls[i] = nil
+				c.holdBindings(now, srv)
 			}
 		}
 		c.recount(s)
