@@ -202,7 +202,9 @@ func execute() int {
 			}
 			argv := []string{"siglab", "failover"}
 			if !demoFailover {
-				argv = []string{"siglab", "system"}
+				// The files and logs stay in the repository's .labwork,
+				// which the guest shares, for a look after the run.
+				argv = []string{"siglab", "system", "--dir", "/src/.labwork/system-demo"}
 				if sys.Rate > 0 {
 					argv = append(argv, "--rate", fmt.Sprint(sys.Rate))
 				}

@@ -43,12 +43,13 @@ func TestLabSystemFaults(t *testing.T) {
 			t.Errorf("%s: recovery %v; want under 500 ms (%s)", f.Name, f.Recovery, res.Definition)
 		}
 	}
-	// Each fault must show in the alarms: something raised between the
-	// fault and its repair (plus the clear hold), and cleared by the end.
+	// Each fault must show in the alarms of some daemon: something raised
+	// between the fault and its repair (plus a second), and cleared by the
+	// end (or gone with a daemon that was restarted).
 	for _, f := range res.Faults {
 		rc := RaisedAndCleared(res.Alarms, f.At, f.HealedAt+time.Second)
 		if len(rc) == 0 {
-			t.Errorf("%s: no alarm raised by a gateway between %s and %s", f.Name, f.At, f.HealedAt+time.Second)
+			t.Errorf("%s: no alarm raised by any daemon between %s and %s", f.Name, f.At, f.HealedAt+time.Second)
 		}
 		for k, cleared := range rc {
 			if !cleared {
