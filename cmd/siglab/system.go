@@ -26,6 +26,9 @@ func runSystem(ctx context.Context, o system.Options) error {
 	if r := res.CompletedRatio(); r < 0.999 {
 		misses = append(misses, fmt.Sprintf("%.3f%% of the dialogues completed (target 99.9%%)", 100*r))
 	}
+	if iv := system.SampleInterval(res.Samples); iv > 250*time.Millisecond && len(res.Faults) > 0 {
+		misses = append(misses, fmt.Sprintf("sigload reported every %s: recovery times under 500 ms cannot be established at that resolution", iv.Round(time.Millisecond)))
+	}
 	for _, f := range res.Faults {
 		switch {
 		case f.Err != nil:

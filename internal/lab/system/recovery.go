@@ -2,6 +2,7 @@ package system
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -143,4 +144,18 @@ func (r RecoveryRule) Recovery(s []Sample, fault time.Duration) (rec time.Durati
 		return NotRecovered, preRate, nil
 	}
 	return rec, preRate, nil
+}
+
+// SampleInterval is the median time between two consecutive samples: the
+// resolution of anything computed from them (0 with fewer than two).
+func SampleInterval(s []Sample) time.Duration {
+	if len(s) < 2 {
+		return 0
+	}
+	d := make([]time.Duration, 0, len(s)-1)
+	for i := 1; i < len(s); i++ {
+		d = append(d, s[i].At-s[i-1].At)
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
 }

@@ -152,3 +152,14 @@ func TestRecoveryDefinitionNamesItsNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestSampleInterval(t *testing.T) {
+	s := series(250*time.Millisecond, 5*time.Second, func(time.Duration) float64 { return 10 })
+	s[3].At += 600 * time.Millisecond // one late line does not move the median
+	if got := SampleInterval(s); got != 250*time.Millisecond {
+		t.Errorf("interval %s; want 250ms", got)
+	}
+	if SampleInterval(s[:1]) != 0 {
+		t.Error("one sample has no interval")
+	}
+}

@@ -734,6 +734,9 @@ func (r *Result) Report(w io.Writer) {
 		fmt.Fprintf(w, "  latency: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max))
 	}
 	fmt.Fprintf(w, "  %s\n", r.Definition)
+	if iv := SampleInterval(r.Samples); iv > 0 {
+		fmt.Fprintf(w, "  resolution: sigload reported every %s; a dip shorter than that shows only as far as it lowers that interval's count\n", iv.Round(time.Millisecond))
+	}
 	fmt.Fprintf(w, "  %-44s %9s %9s %12s %10s\n", "fault", "at", "healed", "pre-rate/s", "recovery")
 	for _, f := range r.Faults {
 		rec := fmt.Sprintf("%.0fms", float64(f.Recovery)/1e6)

@@ -35,6 +35,11 @@ func TestLabSystemFaults(t *testing.T) {
 	if r := res.CompletedRatio(); r < 0.999 {
 		t.Errorf("%d of %d dialogues completed (%.3f%%); want at least 99.9%%", s.Completed, s.Offered, 100*r)
 	}
+	// A recovery under 500 ms can only be shown by samples well under
+	// 500 ms apart.
+	if iv := SampleInterval(res.Samples); iv > 250*time.Millisecond {
+		t.Errorf("sigload reported its counters every %s: recovery times under 500 ms cannot be established at that resolution (sigload needs a progress interval of 100 ms or less)", iv)
+	}
 	for _, f := range res.Faults {
 		switch {
 		case f.Err != nil:
