@@ -385,7 +385,7 @@ func TestLabDialogueRate(t *testing.T) {
 	labWait(t, "both elements live", 30*time.Second, func() bool { return g1.Live()[0] == 2 })
 	n := startLabNode(t, topo, 5, gws)
 
-	const inflight, total = 64, 20000
+	const inflight, total = 64, 8000
 	var begun, ended, aborts int
 	start := time.Now()
 	begin := func() {
