@@ -28,7 +28,7 @@ func normName(s string) string {
 	return strings.NewReplacer("-", "", "_", "", " ", "").Replace(s)
 }
 
-var tokenRE = regexp.MustCompile(`([A-Za-z][A-Za-z_-]*)\s*[=:]?\s*([0-9]+(?:\.[0-9]+)?)(ms|s)?`)
+var tokenRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9_-]*)\s*[=:]?\s*([0-9]+(?:\.[0-9]+)?)(ms|s)?`)
 
 // ParseProgress reads one progress line of sigload: a JSON object, or text
 // with "name=value" or "name value" pairs. It returns the counters it found
@@ -102,8 +102,13 @@ func ParseProgress(line string) (s Sample, own time.Duration, hasOwn, ok bool) {
 			own, hasOwn = time.Duration(v*float64(unit)), true
 			continue
 		}
-		if m[3] == "" {
+		switch {
+		case m[3] == "":
 			set(name, v)
+		case name == "p99" && m[3] == "ms":
+			s.P99 = time.Duration(v * float64(time.Millisecond)).Round(time.Microsecond)
+		case name == "p99" && m[3] == "s":
+			s.P99 = time.Duration(v * float64(time.Second)).Round(time.Microsecond)
 		}
 	}
 	return s, own, hasOwn, ok

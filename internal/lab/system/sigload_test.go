@@ -10,7 +10,7 @@ func TestParseProgressText(t *testing.T) {
 	if !ok || !hasOwn {
 		t.Fatalf("not read as progress: ok %v, own clock %v", ok, hasOwn)
 	}
-	if s.Offered != 1250 || s.Completed != 1200 || s.Aborted != 3 || s.InFlight != 47 || own != 12500*time.Millisecond {
+	if s.Offered != 1250 || s.Completed != 1200 || s.Aborted != 3 || s.InFlight != 47 || own != 12500*time.Millisecond || s.P99 != 0 {
 		t.Errorf("sample %+v at %s", s, own)
 	}
 	if _, _, _, ok := ParseProgress("sigload: connected to 10.1.0.1:2905"); ok {
@@ -60,5 +60,16 @@ func TestRetime(t *testing.T) {
 	plain := []Sample{{At: time.Second}}
 	if retime(plain, []time.Duration{0}, false)[0].At != time.Second {
 		t.Error("samples without sigload's clock were moved")
+	}
+}
+
+func TestParseProgressSigloadLine(t *testing.T) {
+	// The line cmd/sigload's package doc shows.
+	s, own, hasOwn, ok := ParseProgress("t=3.0s offered=300 completed=297 aborted=0 lost=0 notsent=0 inflight=3 rate=100/s p50=1.92ms p99=4.10ms")
+	if !ok || !hasOwn || own != 3*time.Second {
+		t.Fatalf("ok %v, own %v %s", ok, hasOwn, own)
+	}
+	if s.Offered != 300 || s.Completed != 297 || s.InFlight != 3 || s.P99 != 4100*time.Microsecond {
+		t.Errorf("sample %+v", s)
 	}
 }

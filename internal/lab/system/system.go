@@ -99,6 +99,10 @@ type FaultResult struct {
 	PreRate float64
 	// Err says why no recovery time could be computed, if so.
 	Err error
+	// ExtraDelay is the delay the fault added to the dialogues it caught
+	// (see the function); HasDelay is false without latency samples.
+	ExtraDelay time.Duration
+	HasDelay   bool
 }
 
 // Result is what one run measured.
@@ -665,6 +669,7 @@ loop:
 	for i, n := range names {
 		f := FaultResult{Name: n, At: faultAt[i], HealedAt: healAt[i]}
 		f.Recovery, f.PreRate, f.Err = o.Recovery.Recovery(samples, faultAt[i])
+		f.ExtraDelay, f.HasDelay = ExtraDelay(samples, faultAt[i], o.Recovery.Before, o.Recovery.Horizon)
 		res.Faults = append(res.Faults, f)
 	}
 	res.Report(o.Out)
@@ -737,7 +742,9 @@ func (r *Result) Report(w io.Writer) {
 	if iv := SampleInterval(r.Samples); iv > 0 {
 		fmt.Fprintf(w, "  resolution: sigload reported every %s; a dip shorter than that shows only as far as it lowers that interval's count\n", iv.Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "  %-44s %9s %9s %12s %10s\n", "fault", "at", "healed", "pre-rate/s", "recovery")
+	fmt.Fprintf(w, "  extra delay = the highest per-second p99 latency within %s after the fault minus the highest in the %s before it (per-dialogue timing)\n",
+		"the horizon", "window")
+	fmt.Fprintf(w, "  %-44s %9s %9s %12s %10s %12s\n", "fault", "at", "healed", "pre-rate/s", "recovery", "extra delay")
 	for _, f := range r.Faults {
 		rec := fmt.Sprintf("%.0fms", float64(f.Recovery)/1e6)
 		switch {
@@ -746,7 +753,11 @@ func (r *Result) Report(w io.Writer) {
 		case f.Recovery == NotRecovered:
 			rec = "never"
 		}
-		fmt.Fprintf(w, "  %-44s %8.3fs %8.3fs %12.1f %10s\n", f.Name, f.At.Seconds(), f.HealedAt.Seconds(), f.PreRate, rec)
+		delay := "n/a"
+		if f.HasDelay {
+			delay = fmt.Sprintf("%.0fms", float64(f.ExtraDelay)/1e6)
+		}
+		fmt.Fprintf(w, "  %-44s %8.3fs %8.3fs %12.1f %10s %12s\n", f.Name, f.At.Seconds(), f.HealedAt.Seconds(), f.PreRate, rec, delay)
 	}
 	raised, cleared := 0, 0
 	for _, e := range r.Alarms {
