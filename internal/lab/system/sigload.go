@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,8 +61,15 @@ func ParseProgress(line string) (s Sample, own time.Duration, hasOwn, ok bool) {
 		if err := d.Decode(&m); err != nil {
 			return s, 0, false, false
 		}
-		for k, v := range m {
-			switch x := v.(type) {
+		// In key order: two spellings of one counter in a line give the
+		// same result every time.
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			switch x := m[k].(type) {
 			case json.Number:
 				f, err := x.Float64()
 				if err != nil {
@@ -167,7 +175,13 @@ func ParseSummary(b []byte) (*Summary, error) {
 	seen := false
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
-		for k, v := range m {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := m[k]
 			n := normName(k)
 			switch x := v.(type) {
 			case map[string]any:
