@@ -427,7 +427,7 @@ func (g *Gateway) handle(now time.Time, it input) {
 	case inStreams:
 		g.streams[it.assoc] = it.streams
 	case inDrain:
-		c.SetDraining(true)
+		c.SetDraining(it.hasID)
 	}
 	g.execute(now)
 }
@@ -538,9 +538,19 @@ func (g *Gateway) publish() {
 // (resource limitation) while continuations still reach their owners.
 func (g *Gateway) Drain() {
 	if g.draining.CompareAndSwap(false, true) {
-		g.mustEnqueue(input{kind: inDrain})
+		g.mustEnqueue(input{kind: inDrain, hasID: true})
 	}
 }
+
+// Undrain takes new dialogues again.
+func (g *Gateway) Undrain() {
+	if g.draining.CompareAndSwap(true, false) {
+		g.mustEnqueue(input{kind: inDrain, hasID: false})
+	}
+}
+
+// Draining reports whether the gateway refuses new dialogues.
+func (g *Gateway) Draining() bool { return g.draining.Load() }
 
 // Shutdown is the graceful stop (SIGTERM): no new dialogue is taken, both
 // M3UA sides take their ASPs down and shut their associations down (SCTP

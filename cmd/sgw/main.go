@@ -145,7 +145,11 @@ func serve(cmd *cobra.Command, f flags, cfg *gateway.Config) error {
 		return err
 	}
 	current := cfg
+	pools, asps := views(cfg, g)
 	return d.Run(context.Background(), daemon.Hooks{
+		Pools:   pools,
+		ASPs:    asps,
+		Drainer: &drainer{g: g},
 		Main: func(ctx context.Context) error {
 			if err := g.Start(); err != nil {
 				return err
