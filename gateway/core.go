@@ -617,6 +617,9 @@ func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool,
 	if srv.failing && len(active) > 0 {
 		c.release(now, srv)
 	}
+	if len(active) > 0 {
+		srv.left = false
+	}
 	if srv.hasID && (!hasID || srv.id != id) {
 		// Its identity changed: out of every service under the old one.
 		c.leave(srv, nil)
