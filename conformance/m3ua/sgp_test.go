@@ -961,6 +961,38 @@ func sgpSSNM() []tp {
 			p.send(0, messages.NewDestinationStateAudit(nil, nil, params.NewAffectedPointCode(0x99), nil))
 			p.expect(mgmt(x, messages.NewDestinationRestricted(nil, nil, params.NewAffectedPointCode(0x99), nil)))
 		}},
+		{"M3UA_SGP_SSNM_V_007", "an ASP that becomes active after destinations changed is sent their state right after ASPAC ACK: one DUNA for all unavailable APCs, DRST, SCON per level", func(x *tcx) {
+			s := x.startSGP(oneAS(m3ua.Loadshare))
+			p := s.dial()
+			p.up(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			// Reported while no ASP is active: nobody is told yet.
+			s.srv.SetDestination(0x300, m3ua.DestUnavailable)
+			s.srv.SetDestination(0x100, m3ua.DestUnavailable)
+			s.srv.SetDestination(0x200, m3ua.DestRestricted)
+			s.srv.SetDestination(0x400, m3ua.DestAvailable)
+			s.srv.SetCongestion(0x400, 2)
+			p.expectNothing()
+			p.send(0, aspac(0, 1))
+			p.expect(mgmt(x, aspacAck(0, 1)))
+			p.expectAll(
+				mgmt(x, messages.NewDestinationUnavailable(nil, rcP(1), params.NewAffectedPointCode(0x100, 0x300), nil)),
+				mgmt(x, messages.NewDestinationRestricted(nil, rcP(1), params.NewAffectedPointCode(0x200), nil)),
+				mgmt(x, messages.NewSignallingCongestion(nil, rcP(1), params.NewAffectedPointCode(0x400), nil, params.NewCongestionIndications(2), nil)),
+				mgmt(x, ntfyAS(m3ua.StatusASActive, 1)),
+			)
+			p.expectNothing()
+			// A second ASP joining later hears the same.
+			q := s.dial()
+			q.up()
+			q.send(0, aspac(0, 1))
+			q.expect(mgmt(x, aspacAck(0, 1)))
+			q.expectAll(
+				mgmt(x, messages.NewDestinationUnavailable(nil, rcP(1), params.NewAffectedPointCode(0x100, 0x300), nil)),
+				mgmt(x, messages.NewDestinationRestricted(nil, rcP(1), params.NewAffectedPointCode(0x200), nil)),
+				mgmt(x, messages.NewSignallingCongestion(nil, rcP(1), params.NewAffectedPointCode(0x400), nil, params.NewCongestionIndications(2), nil)),
+			)
+			q.expectNothing()
+		}},
 		{"M3UA_SGP_SSNM_I_001", "DUNA sent to the SGP gets ERR Unexpected Message", func(x *tcx) {
 			s := x.startSGP(oneAS(m3ua.Override))
 			p := upActive(x, s)

@@ -171,7 +171,9 @@ func (s *Server) SendData(u UserData) {
 }
 
 // SetDestination reports the status of SS7 destination pc (DUNA, DAVA or
-// DRST to the active ASPs when it changes).
+// DRST to the active ASPs when it changes; an ASP that becomes active later
+// is sent the unavailable, restricted and congested destinations right
+// after its ASPAC ACK).
 func (s *Server) SetDestination(pc uint32, st DestStatus) {
 	s.step(func(now time.Time) { s.sgp.SetDestination(now, pc, st) })
 }

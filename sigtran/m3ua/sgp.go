@@ -432,6 +432,9 @@ func (s *SGP) aspActive(now time.Time, p *sgpPeer, m *messages.AspActive) *Proto
 	if before != ASPActive || len(joined) > 0 {
 		s.aspEvent(p, before, ASPActive, joined)
 	}
+	if len(joined) > 0 {
+		s.tellState(p, joined)
+	}
 	for _, rc := range rcs {
 		as := s.ases[rc]
 		if as.state != ASActive {

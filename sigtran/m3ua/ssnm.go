@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sigpool/sigpool/sigtran/sctp"
 	"github.com/wmnsk/go-m3ua/messages"
 	"github.com/wmnsk/go-m3ua/messages/params"
 )
@@ -13,8 +14,10 @@ import (
 // Signalling network management (SSNM, RFC 4666 sections 3.4 and 4.5). The
 // SGP learns the status of SS7 destinations from the layer above (MTP3's
 // pause, resume, status and restart indications, or the gateway's own
-// view) and tells its active ASPs: DUNA, DAVA, DRST, SCON and DUPU. It
-// answers DAUD with what it knows. The ASP keeps its view of the SS7
+// view) and tells its active ASPs: DUNA, DAVA, DRST, SCON and DUPU. An
+// ASP that becomes active later is sent, unasked, the destinations that
+// are not available or are congested (tellState). It answers DAUD with
+// what it knows. The ASP keeps its view of the SS7
 // destinations from those messages and raises an event for every change.
 
 // DestStatus is the reachability of an SS7 destination.
@@ -190,6 +193,75 @@ func (s *SGP) ReportUserPartUnavailable(now time.Time, pc uint32, user uint8, ca
 		s.send(p.assoc, 0, messages.NewDestinationUserPartUnavailable(nil, activeRCs(p), apcParam(pc&0xffffff),
 			u32Param(params.UserCause, uint32(cause)<<16|uint32(user)), nil))
 	}
+}
+
+// tellState brings an ASP that has just become active in the ASes rcs up to
+// date with the destinations whose state is not the default (available,
+// uncongested): DUNA for the unavailable ones, DRST for the restricted
+// ones, then SCON per congestion level, each carrying rcs.
+//
+// RFC 4666 4.5.1 has the SGP inform the concerned ASPs (the active ones)
+// when a destination's status changes, and 4.5.3 lets an ASP that becomes
+// active audit (DAUD) to learn what it missed. An ASP that does not audit
+// would route towards a destination the SGP declared unavailable before
+// it was active; this sends it what an audit of every known destination
+// would report that differs from the default, unasked, so every active
+// ASP holds the same view whenever it became active. Point codes share one
+// message as far as the Affected Point Code parameter and the SCTP message
+// size allow (RFC 4666 3.4.1: the parameter lists several point codes).
+func (s *SGP) tellState(p *sgpPeer, rcs []uint32) {
+	if len(s.dests) == 0 {
+		return
+	}
+	var unavailable, restricted []uint32
+	congested := map[uint8][]uint32{}
+	for _, pc := range slices.Sorted(maps.Keys(s.dests)) {
+		d := s.dests[pc]
+		switch d.status {
+		case DestUnavailable:
+			unavailable = append(unavailable, pc)
+		case DestRestricted:
+			restricted = append(restricted, pc)
+		}
+		if d.congestion > 0 && d.status != DestUnavailable {
+			congested[d.congestion] = append(congested[d.congestion], pc)
+		}
+	}
+	per := ssnmAPCsPerMessage(len(rcs))
+	rc := func() *params.Param { return params.NewRoutingContext(rcs...) }
+	for _, batch := range chunks(unavailable, per) {
+		s.send(p.assoc, 0, statusMessage(DestUnavailable, rc(), apcParam(batch...)))
+	}
+	for _, batch := range chunks(restricted, per) {
+		s.send(p.assoc, 0, statusMessage(DestRestricted, rc(), apcParam(batch...)))
+	}
+	for _, level := range slices.Sorted(maps.Keys(congested)) {
+		for _, batch := range chunks(congested[level], per) {
+			s.send(p.assoc, 0, messages.NewSignallingCongestion(nil, rc(), apcParam(batch...), nil,
+				params.NewCongestionIndications(level), nil))
+		}
+	}
+}
+
+// ssnmAPCsPerMessage is how many affected point codes one SSNM message
+// with nrc routing contexts carries: the Affected Point Code parameter's
+// 16-bit length bounds it, and so does the largest message the SCTP layer
+// carries whole (common header 8, Routing Context 4+4*nrc, Congestion
+// Indications 8, the APC parameter's own header 4).
+func ssnmAPCsPerMessage(nrc int) int {
+	room := (sctp.MaxMessage - 8 - (4 + 4*nrc) - 8 - 4) / 4
+	return max(1, min(room, (0xffff-4)/4))
+}
+
+// chunks splits xs into runs of at most n.
+func chunks(xs []uint32, n int) [][]uint32 {
+	var out [][]uint32
+	for len(xs) > 0 {
+		k := min(n, len(xs))
+		out = append(out, xs[:k])
+		xs = xs[k:]
+	}
+	return out
 }
 
 // Destination returns what the SGP knows of destination pc.
