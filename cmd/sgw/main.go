@@ -137,7 +137,7 @@ func serve(cmd *cobra.Command, f flags, cfg *gateway.Config) error {
 	}
 	tuning, _ := cfg.SCTPTuning()
 	g, err := gateway.New(cfg, gateway.Options{
-		Transport: sctp.Kernel{Config: sctp.Config{Tuning: tuning}},
+		Transport: newTracked(sctp.Kernel{Config: sctp.Config{Tuning: tuning}}, d.Associations, roles(cfg)),
 		Log:       d.Log, Alarms: d.Alarms, Registerer: d.Registry,
 	})
 	if err != nil {
