@@ -101,6 +101,7 @@ func fakeSGW(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sgw", flag.ContinueOnError)
 	cfg := fs.String("config", "", "")
 	addr := fs.String("mgmt", "", "")
+	fs.String("log-format", "", "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
