@@ -147,7 +147,7 @@ func TestEndToEnd(t *testing.T) {
 		Script:    Script{OPC: 1001, DPC: 2001, RC: 100, NI: 2, SSN: 8, CalledSSN: 6, Steps: 2},
 		Transport: net, Local: addr(0, "10.1.0.6", "10.2.0.6"), Gateways: gws,
 		Rate: 200, Duration: time.Second, Timeout: 2 * time.Second, SLSSpread: 16, StartTimeout: 20 * time.Second,
-		Out: &out, Log: &log,
+		Progress: 100 * time.Millisecond, Out: &out, Log: &log,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -159,12 +159,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("offered %d, want 200 (rate × duration)", s.Offered)
 	}
 	var wantAbort, wantLost uint64
+	var wantLostIDs []string
 	for n := uint64(1); n <= s.Offered; n++ {
 		switch {
 		case n%7 == 0:
 			wantAbort++
 		case n%11 == 0:
 			wantLost++
+			wantLostIDs = append(wantLostIDs, fmt.Sprintf("%08x", n))
 		}
 	}
 	wantDone := s.Offered - wantAbort - wantLost
@@ -188,6 +190,24 @@ func TestEndToEnd(t *testing.T) {
 	r.mu.Unlock()
 	if len(s.Seconds) == 0 || !strings.Contains(out.String(), "completed=") {
 		t.Fatalf("no progress: %q", out.String())
+	}
+	// every lost dialogue is listed by its transaction id, and logged
+	var gotLost []string
+	for _, l := range s.LostDialogues {
+		gotLost = append(gotLost, l.OTID)
+		if l.Answered || l.Rounds != 0 || l.BeginS < 0 || l.BeginS > cfg.Duration.Seconds() {
+			t.Errorf("lost dialogue %+v", l)
+		}
+		if !strings.Contains(log.String(), "dialogue otid="+l.OTID+" lost") {
+			t.Errorf("lost dialogue %s not logged", l.OTID)
+		}
+	}
+	if strings.Join(gotLost, ",") != strings.Join(wantLostIDs, ",") {
+		t.Errorf("lost dialogues %v; want %v", gotLost, wantLostIDs)
+	}
+	// progress every 100 ms over about 3 s (1 s of load, 2 s of timeout)
+	if len(s.Seconds) < 20 {
+		t.Errorf("%d progress samples at a 100 ms interval; want at least 20", len(s.Seconds))
 	}
 	last := s.Seconds[len(s.Seconds)-1]
 	if last.Completed != s.Completed || last.Offered != s.Offered {
@@ -291,6 +311,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"--gateway", "10.0.0.1:2905", "--opc", "1", "--dpc", "20000"}, "14 bits"},
 		{[]string{"--gateway", "10.0.0.1:2905", "--opc", "1", "--dpc", "2", "--sls-spread", "0"}, "--sls-spread"},
 		{[]string{"--gateway", "10.0.0.1:2905", "--opc", "1", "--dpc", "2", "--steps", "300"}, "steps"},
+		{[]string{"--gateway", "10.0.0.1:2905", "--opc", "1", "--dpc", "2", "--progress", "1ms"}, "--progress"},
 	} {
 		cmd := newCommand()
 		cmd.SetArgs(tc.args)

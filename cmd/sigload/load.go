@@ -53,6 +53,26 @@ type Generator struct {
 	other   atomic.Uint64 // received DATA that is not SCCP
 	logMu   sync.Mutex
 	logged  map[string]int
+	start   time.Time // when the load started (lost dialogues' times count from it)
+	lostMu  sync.Mutex
+	lost    []LostDialogue // the first maxLostListed lost dialogues
+}
+
+// maxLostListed bounds the lost dialogues listed in the summary and logged
+// one by one; all of them are counted.
+const maxLostListed = 1000
+
+// LostDialogue is one dialogue that got neither End nor Abort within the
+// timeout, as listed in the summary (lost_dialogues) to be traced in the
+// gateways' and servers' logs.
+type LostDialogue struct {
+	OTID     string  `json:"otid"`    // our transaction id, 8 hex digits as on the wire
+	BeginS   float64 `json:"begin_s"` // when its Begin was sent, seconds since the load started
+	SLS      uint8   `json:"sls"`
+	Answered bool    `json:"answered"`       // the server had sent a Continue
+	Peer     string  `json:"peer,omitempty"` // the server's transaction id, when answered
+	Rounds   int     `json:"rounds"`         // server Continues received
+	Resends  int     `json:"resends"`        // messages sent again after SCTP handed them back
 }
 
 func newGenerator(cfg Config, s sender) *Generator {
@@ -169,6 +189,7 @@ func (g *Generator) onEvent(e m3ua.Event) {
 // the servers that had answered.
 func (g *Generator) expire(now time.Time, buf []Lost) []Lost {
 	buf = g.tr.Expire(now, buf[:0])
+	g.recordLost(buf)
 	for _, l := range buf {
 		if !l.HasPeer {
 			continue
@@ -178,6 +199,29 @@ func (g *Generator) expire(now time.Time, buf []Lost) []Lost {
 		}
 	}
 	return buf
+}
+
+// recordLost lists and logs lost dialogues (the first maxLostListed).
+func (g *Generator) recordLost(ls []Lost) {
+	g.lostMu.Lock()
+	defer g.lostMu.Unlock()
+	for _, l := range ls {
+		if len(g.lost) >= maxLostListed {
+			return
+		}
+		d := LostDialogue{OTID: fmt.Sprintf("%08x", l.OTID), BeginS: l.Start.Sub(g.start).Seconds(), SLS: l.SLS,
+			Answered: l.HasPeer, Rounds: l.Rounds, Resends: l.Resends}
+		if l.HasPeer {
+			d.Peer = fmt.Sprintf("%x", l.Peer.Bytes())
+		}
+		g.lost = append(g.lost, d)
+		peer := "never answered"
+		if l.HasPeer {
+			peer = fmt.Sprintf("server tid %s after %d Continues", d.Peer, l.Rounds)
+		}
+		fmt.Fprintf(g.cfg.Log, "%s sigload: dialogue otid=%s lost: Begin at t=%.3fs sls=%d, %s, %d resends, no End or Abort within %v\n",
+			time.Now().Format("15:04:05.000"), d.OTID, d.BeginS, l.SLS, peer, l.Resends, g.cfg.Timeout)
+	}
 }
 
 // Sample is the state at one progress line.
@@ -217,6 +261,8 @@ type Summary struct {
 	Active      int               `json:"gateways_active_at_start"`
 	LoadSeconds float64           `json:"load_s"`
 	Seconds     []Sample          `json:"seconds"`
+	// LostDialogues lists the lost dialogues (the first 1000).
+	LostDialogues []LostDialogue `json:"lost_dialogues"`
 }
 
 // LatencySummary is the latency from Begin sent to End received of the
@@ -246,6 +292,9 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float6
 func (g *Generator) drive(ctx context.Context) *Summary {
 	cfg := g.cfg
 	start := g.clock()
+	g.lostMu.Lock()
+	g.start = start
+	g.lostMu.Unlock()
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	var (
@@ -268,7 +317,7 @@ func (g *Generator) drive(ctx context.Context) *Summary {
 		}
 		lastDone, lastProg = c.Completed, now
 		samples = append(samples, s)
-		fmt.Fprintf(cfg.Out, "t=%.1fs offered=%d completed=%d aborted=%d lost=%d notsent=%d inflight=%d rate=%.0f/s p50=%s p99=%s\n",
+		fmt.Fprintf(cfg.Out, "t=%.3fs offered=%d completed=%d aborted=%d lost=%d notsent=%d inflight=%d rate=%.0f/s p50=%s p99=%s\n",
 			s.T, s.Offered, s.Completed, s.Aborted, s.Lost, s.NotSent, s.InFlight, s.Rate, ms(h.Quantile(0.5)), ms(h.Quantile(0.99)))
 	}
 	for {
@@ -281,7 +330,7 @@ func (g *Generator) drive(ctx context.Context) *Summary {
 			}
 			// interrupted: whatever is open now is lost when its time
 			// comes; do not wait for it
-			g.tr.Expire(now.Add(cfg.Timeout), nil)
+			g.recordLost(g.tr.Expire(now.Add(cfg.Timeout), nil))
 			progress(now)
 			return g.summary(samples, loadEnd)
 		case now = <-tick.C:
@@ -318,7 +367,13 @@ func (g *Generator) summary(samples []Sample, load time.Duration) *Summary {
 		InFlight: c.InFlight, AbortCauses: c.AbortCauses, Resent: c.Resent, Unmatched: c.Unmatched, Malformed: c.Malformed,
 		Mismatch: c.Mismatch, SendErrors: g.sendErr.Load(), NotSCCP: g.other.Load(), Continues: c.Continues,
 		Latency: latencyOf(&h), Rate: g.cfg.Rate, Steps: g.cfg.Script.Steps, Gateways: len(g.cfg.Gateways),
-		LoadSeconds: load.Seconds(), Seconds: samples}
+		LoadSeconds: load.Seconds(), Seconds: samples, LostDialogues: g.lostList()}
+}
+
+func (g *Generator) lostList() []LostDialogue {
+	g.lostMu.Lock()
+	defer g.lostMu.Unlock()
+	return append([]LostDialogue{}, g.lost...)
 }
 
 // WriteText prints the summary for people.
@@ -343,6 +398,13 @@ func (s *Summary) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "    %-40s %d\n", k, s.AbortCauses[k])
 	}
 	fmt.Fprintf(w, "  lost      %10d  %8.4f %%\n", s.Lost, pct(s.Lost))
+	for i, l := range s.LostDialogues {
+		if i == 20 {
+			fmt.Fprintf(w, "    ... %d more in the JSON summary (lost_dialogues)\n", len(s.LostDialogues)-i)
+			break
+		}
+		fmt.Fprintf(w, "    otid %s  Begin at %.3fs  sls %d  rounds %d  resends %d\n", l.OTID, l.BeginS, l.SLS, l.Rounds, l.Resends)
+	}
 	fmt.Fprintf(w, "  not sent  %10d  %8.4f %%\n", s.NotSent, pct(s.NotSent))
 	if s.InFlight != 0 {
 		fmt.Fprintf(w, "  in flight %10d (interrupted)\n", s.InFlight)

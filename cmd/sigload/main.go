@@ -73,6 +73,7 @@ func newCommand() *cobra.Command {
 		xudt         bool
 		jsonPath     string
 		quiet        bool
+		progress     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "sigload --gateway ADDR[,ADDR...] --opc PC --dpc PC [flags]",
@@ -80,7 +81,7 @@ func newCommand() *cobra.Command {
 		Long: `sigload is an SS7 signalling end point on the network side of sigpool: an M3UA
 ASP with one (multihomed) SCTP association to every gateway. It opens TCAP
 dialogues toward a service at a fixed rate, follows each to its end, prints a
-progress line every second and a summary at the end (--json writes it for
+progress line every --progress (default 1 s) and a summary at the end (--json writes it for
 scripts; see the package documentation for its fields).
 
 Addresses are ip[+ip...]:port, one IP per network for multihoming.
@@ -92,7 +93,8 @@ Addresses are ip[+ip...]:port, one IP per network for multihoming.
 			cfg := Config{
 				Script: Script{OPC: opc, DPC: dpc, RC: rc, NI: ni, SSN: ssn, CalledSSN: cssn, Steps: steps, XUDT: xudt},
 				Rate:   rate, Duration: duration, Timeout: timeout, SLSSpread: spread, StartTimeout: startTimeout,
-				Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
+				Progress: progress,
+				Out:      cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
 			}
 			if quiet {
 				cfg.Out = io.Discard
@@ -102,6 +104,9 @@ Addresses are ip[+ip...]:port, one IP per network for multihoming.
 			}
 			if !cmd.Flags().Changed("opc") || !cmd.Flags().Changed("dpc") {
 				return fmt.Errorf("--opc and --dpc are required")
+			}
+			if progress < 10*time.Millisecond {
+				return fmt.Errorf("--progress %v: want 10ms or more", progress)
 			}
 			if spread < 1 || spread > 256 {
 				return fmt.Errorf("--sls-spread %d: want 1..256", spread)
@@ -177,6 +182,7 @@ Addresses are ip[+ip...]:port, one IP per network for multihoming.
 	f.StringVar(&tuning, "tuning", "telecom", "SCTP tuning profile (telecom or rfc)")
 	f.BoolVar(&xudt, "xudt", false, "send XUDT instead of UDT")
 	f.StringVar(&jsonPath, "json", "", "write the summary as JSON to this file (- for standard output)")
+	f.DurationVar(&progress, "progress", time.Second, "interval of the progress lines (10ms or more)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
 }

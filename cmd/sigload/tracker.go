@@ -218,6 +218,10 @@ type Lost struct {
 	Peer    tcap.TID
 	HasPeer bool
 	SLS     uint8
+	// Start is when its Begin was sent; Rounds the server Continues it
+	// got; Resends how often SCTP handed one of its messages back.
+	Start           time.Time
+	Rounds, Resends int
 }
 
 // Expire counts as lost every dialogue open longer than the timeout at now,
@@ -234,7 +238,8 @@ func (t *Tracker) Expire(now time.Time, dst []Lost) []Lost {
 		}
 		delete(t.open, e.otid)
 		t.c.Lost++
-		dst = append(dst, Lost{OTID: d.otid, Peer: d.peer, HasPeer: d.hasPeer, SLS: d.sls})
+		dst = append(dst, Lost{OTID: d.otid, Peer: d.peer, HasPeer: d.hasPeer, SLS: d.sls,
+			Start: d.start, Rounds: d.rounds, Resends: d.resends})
 	}
 	if t.head > 1024 && t.head*2 > len(t.queue) {
 		t.queue = append(t.queue[:0], t.queue[t.head:]...)

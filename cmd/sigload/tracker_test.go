@@ -85,7 +85,8 @@ func TestTrackerAbortsLossesAndUnsent(t *testing.T) {
 	}
 	got := tr.Expire(t0.Add(1200*time.Millisecond), nil)
 	if len(got) != 2 || got[0].OTID != l1 || got[0].HasPeer || got[1].OTID != l2 || !got[1].HasPeer ||
-		got[1].Peer != tcap.TID32(0x00070009) || got[1].SLS != 2 {
+		got[1].Peer != tcap.TID32(0x00070009) || got[1].SLS != 2 || got[1].Rounds != 1 || got[1].Resends != 0 ||
+		!got[0].Start.Equal(t0.Add(100*time.Millisecond)) || !got[1].Start.Equal(t0.Add(200*time.Millisecond)) {
 		t.Fatalf("expired %+v", got)
 	}
 	if got := tr.Expire(t0.Add(time.Hour), nil); len(got) != 0 {

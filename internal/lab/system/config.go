@@ -153,6 +153,9 @@ func AspdYAML(h, k int) ([]byte, error) {
 	return yaml.Marshal(&c)
 }
 
+// progressInterval is how often sigload prints its counters in the scenario.
+const progressInterval = 100 * time.Millisecond
+
 // sigloadArgs is sigload's command line: an SS7 node with point code
 // networkOPC on the network host, toward the HLR at serviceDPC through both
 // gateways, rate dialogues per second for d.
@@ -173,5 +176,8 @@ func sigloadArgs(rate int, d time.Duration, summary string) []string {
 		"--rate", fmt.Sprint(rate),
 		"--duration", d.String(),
 		"--json", summary,
+		// Counters every 100 ms: a recovery under 500 ms can only be shown
+		// by samples well under 500 ms apart.
+		"--progress", progressInterval.String(),
 	}
 }

@@ -156,7 +156,12 @@ type Summary struct {
 	// AbortCauses counts the aborts by cause, as sigload names them.
 	AbortCauses              map[string]uint64
 	P50, P90, P99, P999, Max time.Duration
-	Raw                      map[string]any
+	// LostTIDs are the transaction ids (hex) of the lost dialogues sigload
+	// listed, with when their Begin was sent (LostAt, seconds since the
+	// load started), to trace them in the daemons' logs.
+	LostTIDs []string
+	LostAt   []float64
+	Raw      map[string]any
 }
 
 // ParseSummary reads sigload's --json summary. Counters are matched by the
@@ -230,6 +235,26 @@ func ParseSummary(b []byte) (*Summary, error) {
 		}
 	}
 	walk("", m)
+	if l, ok := m["lost_dialogues"].([]any); ok {
+		for _, e := range l {
+			d, ok := e.(map[string]any)
+			if !ok {
+				continue
+			}
+			id, ok := d["otid"].(string)
+			if !ok {
+				continue
+			}
+			at := -1.0
+			if n, ok := d["begin_s"].(json.Number); ok {
+				if f, err := n.Float64(); err == nil {
+					at = f
+				}
+			}
+			s.LostTIDs = append(s.LostTIDs, id)
+			s.LostAt = append(s.LostAt, at)
+		}
+	}
 	if !seen {
 		return nil, fmt.Errorf("sigload summary: no completed count in %s", b)
 	}

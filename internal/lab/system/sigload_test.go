@@ -41,6 +41,19 @@ func TestParseSummary(t *testing.T) {
 	if s.P50 != 3500*time.Microsecond || s.P999 != 41250*time.Microsecond || s.Max != 80*time.Millisecond {
 		t.Errorf("latencies p50 %s p99.9 %s max %s", s.P50, s.P999, s.Max)
 	}
+	if len(s.LostTIDs) != 0 {
+		t.Errorf("lost TIDs %v from a summary without any", s.LostTIDs)
+	}
+	// cmd/sigload's list of lost dialogues
+	s, err = ParseSummary([]byte(`{"offered": 10, "completed": 8, "lost": 2, "lost_dialogues": [
+		{"otid": "0000002a", "begin_s": 12.25, "sls": 3, "answered": false, "rounds": 0, "resends": 1},
+		{"otid": "00000031", "begin_s": 30.5, "sls": 4, "answered": true, "peer": "ab000001", "rounds": 1, "resends": 0}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Lost != 2 || len(s.LostTIDs) != 2 || s.LostTIDs[0] != "0000002a" || s.LostTIDs[1] != "00000031" || s.LostAt[1] != 30.5 {
+		t.Errorf("lost %d: %v at %v", s.Lost, s.LostTIDs, s.LostAt)
+	}
 	if _, err := ParseSummary([]byte(`{"offered": 1}`)); err == nil {
 		t.Error("a summary without a completed count was accepted")
 	}
@@ -65,7 +78,7 @@ func TestRetime(t *testing.T) {
 
 func TestParseProgressSigloadLine(t *testing.T) {
 	// The line cmd/sigload's package doc shows.
-	s, own, hasOwn, ok := ParseProgress("t=3.0s offered=300 completed=297 aborted=0 lost=0 notsent=0 inflight=3 rate=100/s p50=1.92ms p99=4.10ms")
+	s, own, hasOwn, ok := ParseProgress("t=3.000s offered=300 completed=297 aborted=0 lost=0 notsent=0 inflight=3 rate=100/s p50=1.92ms p99=4.10ms")
 	if !ok || !hasOwn || own != 3*time.Second {
 		t.Fatalf("ok %v, own %v %s", ok, hasOwn, own)
 	}

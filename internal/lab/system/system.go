@@ -735,6 +735,13 @@ func (r *Result) Report(w io.Writer) {
 			fmt.Fprintf(w, "    %-10s %10d\n", c, n)
 		}
 		fmt.Fprintf(w, "  %-12s %10d  (no answer and no abort)\n", "lost", s.Lost)
+		for i, id := range s.LostTIDs {
+			if i == 10 {
+				fmt.Fprintf(w, "    ... %d more in sigload.json (lost_dialogues)\n", len(s.LostTIDs)-i)
+				break
+			}
+			fmt.Fprintf(w, "    lost: otid %s, Begin at %.3fs of sigload's load\n", id, s.LostAt[i])
+		}
 		fmt.Fprintf(w, "  %-12s %10d\n", "not sent", s.NotSent)
 		fmt.Fprintf(w, "  latency: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max))
 	}
