@@ -369,17 +369,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 }
 
 // ok is the scenario's target, for keeping the files of a failed run.
-func (r *Result) ok() bool {
-	if r.Summary == nil || r.Summary.Lost != 0 || r.CompletedRatio() < 0.999 || len(r.StillActive) > 0 {
-		return false
-	}
-	for _, f := range r.Faults {
-		if f.Err != nil || f.Recovery == NotRecovered || f.Recovery >= 500*time.Millisecond {
-			return false
-		}
-	}
-	return true
-}
+func (r *Result) ok() bool { return Met(r.Targets()) }
 
 func (s *system) startAll(ctx context.Context, ds []*daemon) error {
 	for _, d := range ds {
@@ -789,6 +779,7 @@ func (r *Result) Report(w io.Writer) {
 	for _, a := range r.StillActive {
 		fmt.Fprintf(w, "    still active: %s\n", a)
 	}
+	WriteTargets(w, r.Targets())
 	if r.Dir != "" {
 		fmt.Fprintf(w, "  configurations and logs: %s\n", r.Dir)
 	}
