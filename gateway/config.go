@@ -121,6 +121,12 @@ type Limits struct {
 	// Drain bounds the graceful shutdown (SIGTERM): how long dialogues may
 	// still finish after the gateway stopped taking new ones. Default 5 s.
 	Drain time.Duration `yaml:"drain"`
+	// StartupGrace is how long after start the pool alarms (pool-empty,
+	// pool-below-minimum) wait for the elements to register and go
+	// ASP-ACTIVE; at its end every pool short of its min_elements raises
+	// them, whether or not its count changed. Default 5 s (0 takes the
+	// default; give 1ms for almost none).
+	StartupGrace time.Duration `yaml:"startup_grace"`
 }
 
 // Defaults of Limits.
@@ -129,6 +135,7 @@ const (
 	DefaultCookies        = 100000
 	DefaultCookieLifetime = 5 * time.Minute
 	DefaultDrain          = 5 * time.Second
+	DefaultStartupGrace   = 5 * time.Second
 )
 
 // FieldError is one problem of a configuration: the field (a YAML path such
@@ -337,6 +344,7 @@ func (c *Config) Validate() error {
 		{"network.beat", c.Network.Beat}, {"servers.beat", c.Servers.Beat},
 		{"registrar.keepalive", c.Registrar.KeepAlive}, {"registrar.keepalive_timeout", c.Registrar.KeepAliveTimeout},
 		{"limits.cookie_lifetime", c.Limits.CookieLifetime}, {"limits.drain", c.Limits.Drain},
+		{"limits.startup_grace", c.Limits.StartupGrace},
 	} {
 		if d.v < 0 {
 			return ferr(d.f, "must not be negative")
@@ -458,6 +466,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.Drain == 0 {
 		c.Limits.Drain = DefaultDrain
+	}
+	if c.Limits.StartupGrace == 0 {
+		c.Limits.StartupGrace = DefaultStartupGrace
 	}
 	return nil
 }

@@ -43,12 +43,22 @@ const (
 	// Destination: the service's point code PC is Available or not: DAVA
 	// or DUNA toward the network (m3ua.Server.SetDestination).
 	Destination
-	// PoolLevel: service Service now has Live live elements (alarms when
-	// below its MinElements).
+	// PoolLevel: service Service now has Live live elements. Settled is
+	// false during the start-up grace (limits.startup_grace): the level is
+	// for the metrics only, no pool alarm is raised yet. When the grace
+	// ends every service's level comes once with Settled set (alarms when
+	// below its MinElements), and every later change with it too.
 	PoolLevel
+	// ASPDown: the ASP with PE identifier ID went down (Raise: it left
+	// ASP-ACTIVE or lost its association while its element is in the
+	// pool of a service it served) or the condition ended (not Raise: it
+	// is ASP-ACTIVE again, or its element left the pools of every service
+	// it served, deregistered or removed by the registrars). Cause says
+	// which, for the alarm's text.
+	ASPDown
 )
 
-var actionNames = [...]string{"", "send-server", "send-network", "cookie-echo", "report-unreachable", "destination", "pool-level"}
+var actionNames = [...]string{"", "send-server", "send-network", "cookie-echo", "report-unreachable", "destination", "pool-level", "asp-down"}
 
 func (k ActionKind) String() string {
 	if int(k) < len(actionNames) {
@@ -70,6 +80,9 @@ type Action struct {
 	Available bool
 	Service   int
 	Live      int
+	Settled   bool
+	Raise     bool
+	Cause     string
 }
 
 // Reason is why the core (or the driver) discarded a message.
@@ -196,6 +209,16 @@ type Core struct {
 	// dest is what the network was last told of each service point code
 	// (DAVA true, DUNA false).
 	dest map[uint32]bool
+	// grace is limits.startup_grace; graceEnd is set by the first Refresh
+	// or Tick; settled once it has passed.
+	grace    time.Duration
+	graceEnd time.Time
+	settled  bool
+	// upASP is every ASP-ACTIVE ASP with an identifier, by association,
+	// with the services it serves; downASP is every ASP whose asp-down is
+	// raised, by PE identifier, with the services it served then.
+	upASP   map[m3ua.AssocID]aspRec
+	downASP map[uint32][]int
 
 	actions []Action
 	scratch []uint32
@@ -212,6 +235,9 @@ func NewCore(cfg *Config, pools Pools) *Core {
 		netRC:   map[uint32]uint32{},
 		servers: map[m3ua.AssocID]*server{},
 		dest:    map[uint32]bool{},
+		grace:   cfg.Limits.StartupGrace,
+		upASP:   map[m3ua.AssocID]aspRec{},
+		downASP: map[uint32][]int{},
 	}
 	c.cookies.init(cfg.Limits.Cookies, cfg.Limits.CookieLifetime)
 	for _, as := range cfg.Network.ASes {
@@ -606,6 +632,7 @@ func (c *Core) ServerData(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 // ServerState: the ASP on association a (ASP Identifier id when hasID) is
 // now ASP-ACTIVE for the routing contexts active (none: it left ASP-ACTIVE).
 func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool, active []uint32) {
+	c.aspState(a, id, hasID, active)
 	srv := c.servers[a]
 	if srv == nil {
 		if len(active) == 0 {
@@ -643,6 +670,10 @@ func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool,
 // SLS bindings move now, and what came back unsent and what they held is
 // routed again, in that order.
 func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
+	if r, ok := c.upASP[a]; ok {
+		delete(c.upASP, a)
+		c.aspDown(r, "association lost")
+	}
 	srv := c.servers[a]
 	if srv == nil {
 		return
@@ -794,6 +825,7 @@ func removeRC(rcs []uint32, rc uint32) []uint32 {
 // change, and periodically): elements that left the pool leave selection and
 // their SLS bindings; the network hears of a pool that emptied or filled.
 func (c *Core) Refresh(now time.Time) {
+	defer c.settle(now)
 	for _, s := range c.services {
 		c.scratch = c.pools.Elements(s.handle, c.scratch[:0])
 		clear(s.members)
@@ -807,6 +839,7 @@ func (c *Core) Refresh(now time.Time) {
 		}
 		c.recount(s)
 	}
+	c.downLeft()
 }
 
 // recount updates the live count of s and tells the network and the alarms
@@ -821,7 +854,7 @@ func (c *Core) recount(s *service) {
 	changed := n != s.live
 	s.live = n
 	if changed {
-		c.emit(Action{Kind: PoolLevel, Service: s.idx, Handle: s.handle, Live: n})
+		c.emit(Action{Kind: PoolLevel, Service: s.idx, Handle: s.handle, Live: n, Settled: c.settled})
 	}
 	// A point code is available while any of its services has a live
 	// element: one emptied pool must not cut the others' traffic.
@@ -929,6 +962,7 @@ func (c *Core) NetworkUnsent(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 // Tick expires cookies past their lifetime and releases failing elements
 // whose end did not come within HoldMax.
 func (c *Core) Tick(now time.Time) {
+	defer c.settle(now)
 	c.cookies.expire(now, &c.ctr)
 	for a, srv := range c.servers {
 		if srv.failing && now.Sub(srv.failedAt) >= HoldMax {
@@ -938,4 +972,114 @@ func (c *Core) Tick(now time.Time) {
 			}
 		}
 	}
+}
+
+// settle starts the start-up grace at the first call and, once it has
+// passed, gives every service's level with Settled set, so a pool short of
+// elements from the start raises its alarm though its count never changed.
+func (c *Core) settle(now time.Time) {
+	if c.settled {
+		return
+	}
+	if c.graceEnd.IsZero() {
+		c.graceEnd = now.Add(c.grace)
+	}
+	if now.Before(c.graceEnd) {
+		return
+	}
+	c.settled = true
+	for _, s := range c.services {
+		c.emit(Action{Kind: PoolLevel, Service: s.idx, Handle: s.handle, Live: s.live, Settled: true})
+	}
+}
+
+// Settled reports whether the start-up grace of the pool alarms is over.
+func (c *Core) Settled() bool { return c.settled }
+
+// aspRec is an ASP-ACTIVE ASP: its PE identifier and the services (indices)
+// it is active for.
+type aspRec struct {
+	id       uint32
+	services []int
+}
+
+// aspState follows the ASPs going ASP-ACTIVE and leaving it for the asp-down
+// alarm.
+func (c *Core) aspState(a m3ua.AssocID, id uint32, hasID bool, active []uint32) {
+	r, was := c.upASP[a]
+	if was && (len(active) == 0 || !hasID || r.id != id) {
+		delete(c.upASP, a)
+		c.aspDown(r, "left ASP-ACTIVE")
+	}
+	if len(active) == 0 || !hasID {
+		return
+	}
+	r = aspRec{id: id}
+	for _, rc := range active {
+		if s := c.byRC[rc]; s != nil && !slices.Contains(r.services, s.idx) {
+			r.services = append(r.services, s.idx)
+		}
+	}
+	c.upASP[a] = r
+	if _, down := c.downASP[id]; down {
+		delete(c.downASP, id)
+		c.emit(Action{Kind: ASPDown, ID: id, Cause: "ASP-ACTIVE again"})
+	}
+}
+
+// aspDown raises asp-down for an ASP that left ASP-ACTIVE or lost its
+// association, unless its element is in none of the pools of the services
+// it served (it deregistered first, or never registered): it is then not
+// an expected member, and the pool alarms speak for the capacity.
+func (c *Core) aspDown(r aspRec, cause string) {
+	member := false
+	for _, i := range r.services {
+		member = member || c.isMember(c.services[i], r.id)
+	}
+	if !member {
+		return
+	}
+	// Another association may still be ASP-ACTIVE under the same
+	// identifier (a newer one took over): the ASP is not down.
+	for _, o := range c.upASP {
+		if o.id == r.id {
+			return
+		}
+	}
+	svcs, down := c.downASP[r.id]
+	for _, i := range r.services {
+		if !slices.Contains(svcs, i) {
+			svcs = append(svcs, i)
+		}
+	}
+	c.downASP[r.id] = svcs
+	if !down {
+		c.emit(Action{Kind: ASPDown, ID: r.id, Raise: true, Cause: cause})
+	}
+}
+
+// downLeft ends the asp-down of every ASP whose element left the pools of
+// all the services it served (deregistered, or removed by the registrars
+// after failure reports or a keep-alive timeout): it is no longer an
+// expected member. Smallest identifier first.
+func (c *Core) downLeft() {
+	if len(c.downASP) == 0 {
+		return
+	}
+	ids := c.scratch[:0]
+	for id, svcs := range c.downASP {
+		member := false
+		for _, i := range svcs {
+			member = member || c.isMember(c.services[i], id)
+		}
+		if !member {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		delete(c.downASP, id)
+		c.emit(Action{Kind: ASPDown, ID: id, Cause: "element left the handlespace"})
+	}
+	c.scratch = ids[:0]
 }

@@ -90,7 +90,6 @@ type Gateway struct {
 
 	// loop-only state
 	streams map[m3ua.AssocID]uint16
-	aspIDs  map[m3ua.AssocID]uint32
 
 	mu        sync.Mutex
 	snap      Counters
@@ -120,7 +119,6 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 		poke:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		streams: map[m3ua.AssocID]uint16{},
-		aspIDs:  map[m3ua.AssocID]uint32{},
 		live:    make([]int, len(cfg.Services)),
 		selection: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sigpool_gateway_selection_seconds",
@@ -403,19 +401,8 @@ func (g *Gateway) handle(now time.Time, it input) {
 	case inSrvData:
 		c.ServerData(now, it.assoc, it.u)
 	case inSrvState:
-		if len(it.active) > 0 {
-			g.aspIDs[it.assoc] = it.id
-			g.clearAlarm(alarms.ASPDown, fmt.Sprintf("sgw=%d,asp=%d", g.cfg.GatewayID, it.id))
-		} else if id, ok := g.aspIDs[it.assoc]; ok {
-			delete(g.aspIDs, it.assoc)
-			g.raise(alarms.ASPDown, fmt.Sprintf("sgw=%d,asp=%d", g.cfg.GatewayID, id), "left ASP-ACTIVE")
-		}
 		c.ServerState(now, it.assoc, it.id, it.hasID, it.active)
 	case inSrvLost:
-		if id, ok := g.aspIDs[it.assoc]; ok {
-			delete(g.aspIDs, it.assoc)
-			g.raise(alarms.ASPDown, fmt.Sprintf("sgw=%d,asp=%d", g.cfg.GatewayID, id), "association lost")
-		}
 		delete(g.streams, it.assoc)
 		c.ServerLost(now, it.assoc)
 	case inSrvUnsent:
@@ -486,7 +473,9 @@ func (g *Gateway) execute(now time.Time) {
 				g.net.SetDestination(a.PC, st)
 				g.log.Info("service point code", zap.Uint32("pc", a.PC), zap.Bool("available", a.Available))
 			case PoolLevel:
-				g.poolLevel(a.Service, a.Live)
+				g.poolLevel(a.Service, a.Live, a.Settled)
+			case ASPDown:
+				g.aspDown(a.ID, a.Raise, a.Cause)
 			}
 		}
 		for _, r := range retries {
@@ -495,9 +484,17 @@ func (g *Gateway) execute(now time.Time) {
 	}
 }
 
-func (g *Gateway) poolLevel(i, live int) {
+// poolLevel records a service's live count and, once the start-up grace is
+// over (settled), raises or clears its pool alarms.
+func (g *Gateway) poolLevel(i, live int, settled bool) {
 	s := g.cfg.Services[i]
 	obj := fmt.Sprintf("sgw=%d,pool=%s", g.cfg.GatewayID, s.Pool)
+	g.mu.Lock()
+	g.live[i] = live
+	g.mu.Unlock()
+	if !settled {
+		return
+	}
 	if live == 0 {
 		g.raise(alarms.PoolEmpty, obj, fmt.Sprintf("service %s has no live element", s.Name))
 	} else {
@@ -508,9 +505,21 @@ func (g *Gateway) poolLevel(i, live int) {
 	} else {
 		g.clearAlarm(alarms.PoolBelowMinimum, obj)
 	}
-	g.mu.Lock()
-	g.live[i] = live
-	g.mu.Unlock()
+}
+
+// aspDown raises or clears asp-down for the ASP with PE identifier id. The
+// alarm's object names the identifier in decimal; the text says why it was
+// raised and what clears it. alarms.Manager.Clear carries no text: the log
+// says why it cleared.
+func (g *Gateway) aspDown(id uint32, raise bool, cause string) {
+	obj := fmt.Sprintf("sgw=%d,asp=%d", g.cfg.GatewayID, id)
+	if raise {
+		g.raise(alarms.ASPDown, obj, fmt.Sprintf("%s; clears when the ASP is ASP-ACTIVE again or its pool element %#x leaves the handlespace", cause, id))
+		g.log.Warn("asp down", zap.String("object", obj), zap.String("cause", cause))
+		return
+	}
+	g.clearAlarm(alarms.ASPDown, obj)
+	g.log.Info("asp-down cleared", zap.String("object", obj), zap.String("cause", cause))
 }
 
 func (g *Gateway) raise(def *alarms.Definition, obj, text string) {

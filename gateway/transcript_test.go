@@ -358,7 +358,15 @@ func describeAction(a Action) string {
 		}
 		return fmt.Sprintf("destination pc=%d DUNA", a.PC)
 	case PoolLevel:
+		if a.Settled {
+			return fmt.Sprintf("pool-level pool=%s live=%d settled", a.Handle, a.Live)
+		}
 		return fmt.Sprintf("pool-level pool=%s live=%d", a.Handle, a.Live)
+	case ASPDown:
+		if a.Raise {
+			return fmt.Sprintf("asp-down id=%#x raise: %s", a.ID, a.Cause)
+		}
+		return fmt.Sprintf("asp-down id=%#x clear: %s", a.ID, a.Cause)
 	}
 	return a.Kind.String()
 }
