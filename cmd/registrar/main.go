@@ -4,335 +4,234 @@
 //	registrar --config /etc/sigpool/registrar.yaml
 //	registrar --id 1 --asap 10.99.0.1:3863 --enrp 10.99.0.1:9901 --peer 10.99.0.2:9901
 //
-// Flags given on the command line override the file. It logs (zap, JSON)
-// every registration, deregistration, removal, peer change, takeover and
-// resynchronisation, and the counters per message type and error cause
-// every --stats interval and at exit. With --mgmt host:port it serves the
-// management API (internal/mgmt): the sigpool_rserpool_* metrics on
-// /metrics, the handlespace on /api/v1/pools, /livez and /readyz.
+// Flags override the file's keys (the schema is File; --check only
+// validates); an error names the file, line and key (or the flag). It logs
+// (zap, JSON by default) every registration, deregistration, removal, peer
+// change, takeover and resynchronisation, and the counters per message type
+// and error cause every --stats interval and at exit.
+//
+// # Operations
+//
+// The process's managed object is "registrar=<server id>". It raises
+// registrar-peer-lost on "registrar=<id>,peer=<peer id>" when an ENRP peer
+// stops answering (cleared when it is heard again), takeover-performed when
+// it took a dead peer's elements over, and handlespace-checksum-mismatch
+// while a resynchronisation with a peer is in progress (enrp.Alarms).
+//
+// With mgmt (host:port) or mgmt_socket it serves the management API
+// (internal/mgmt): the sigpool_rserpool_* metrics beside the daemon's own on
+// /metrics, the handlespace on /api/v1/pools, the alarms, /livez and
+// /readyz. SIGHUP re-reads the file: log_level, allow, keepalive,
+// keepalive_timeout, max_bad_pe_report, report_window, max_hres_items,
+// resolution_rate and resolution_burst take effect (the allow-list for the
+// next registrations, the keep-alive timers from the next one armed); a
+// change to any other key refuses the whole reload, naming the key (alarm
+// config-reload-refused), and the registrar runs on. SIGTERM stops it: its
+// associations close, and its peers take its elements over.
 package main
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"net"
-	"net/netip"
+	"io"
 	"os"
-	"os/signal"
-	"syscall"
+	"strconv"
+	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"gopkg.in/yaml.v3"
 
-	"github.com/sigpool/sigpool/alarms"
 	"github.com/sigpool/sigpool/enrp"
+	"github.com/sigpool/sigpool/internal/config"
+	"github.com/sigpool/sigpool/internal/daemon"
 	"github.com/sigpool/sigpool/internal/mgmt"
 	"github.com/sigpool/sigpool/rserpool"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
 
-// File is the configuration file's schema.
-type File struct {
-	ServerID uint32        `yaml:"server_id"`
-	ASAP     string        `yaml:"asap"` // listen address, IP[+IP…]:port
-	ENRP     string        `yaml:"enrp"`
-	Peers    []string      `yaml:"peers"`
-	Allow    []string      `yaml:"allow"`
-	Tuning   string        `yaml:"tuning"` // SCTP tuning: telecom (default) or rfc
-	LogLevel string        `yaml:"log_level"`
-	Stats    time.Duration `yaml:"stats"`
-	// Mgmt is the management listener (host:port): /metrics, /livez,
-	// /readyz, /api/v1/pools. Empty: none.
-	Mgmt string `yaml:"mgmt"`
-
-	KeepAlive         time.Duration `yaml:"keepalive"`
-	KeepAliveTimeout  time.Duration `yaml:"keepalive_timeout"`
-	MaxBadPEReport    int           `yaml:"max_bad_pe_report"`
-	ReportWindow      time.Duration `yaml:"report_window"`
-	MaxHResItems      int           `yaml:"max_hres_items"`
-	PeerHeartbeat     time.Duration `yaml:"peer_heartbeat"`
-	MaxTimeLastHeard  time.Duration `yaml:"max_time_last_heard"`
-	MaxTimeNoResponse time.Duration `yaml:"max_time_no_response"`
-	TakeoverExpiry    time.Duration `yaml:"takeover_expiry"`
-	// Handle resolutions per second and burst per association.
-	ResolutionRate  int `yaml:"resolution_rate"`
-	ResolutionBurst int `yaml:"resolution_burst"`
-	// TagBits: PE identifiers' low TagBits bits unique per pool (0: off).
-	TagBits int `yaml:"tag_bits"`
-}
-
-// load reads a configuration file.
-func load(path string) (File, error) {
-	var f File
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return f, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("%s: %w", path, err)
-	}
-	return f, nil
-}
-
-// settings turns the file into the driver's and the core's configuration.
-func settings(f File) (enrp.DriverConfig, enrp.Config, error) {
-	var dc enrp.DriverConfig
-	cfg := enrp.Config{
-		ServerID: f.ServerID, KeepAlive: f.KeepAlive, KeepAliveTimeout: f.KeepAliveTimeout,
-		MaxBadPEReport: f.MaxBadPEReport, ReportWindow: f.ReportWindow, MaxHResItems: f.MaxHResItems,
-		PeerHeartbeat: f.PeerHeartbeat, MaxTimeLastHeard: f.MaxTimeLastHeard,
-		MaxTimeNoResponse: f.MaxTimeNoResponse, TakeoverExpiry: f.TakeoverExpiry,
-		ResolutionRate: f.ResolutionRate, ResolutionBurst: f.ResolutionBurst, TagBits: f.TagBits,
-	}
-	if f.TagBits < 0 || f.TagBits > 32 {
-		return dc, cfg, fmt.Errorf("tag_bits %d: 0 to 32", f.TagBits)
-	}
-	if f.ServerID == 0 {
-		return dc, cfg, fmt.Errorf("server_id (--id) must be set and non-zero")
-	}
-	if f.ASAP == "" {
-		f.ASAP = fmt.Sprintf("0.0.0.0:%d", rserpool.Port)
-	}
-	a, err := sctp.ParseAddr(f.ASAP)
-	if err != nil {
-		return dc, cfg, fmt.Errorf("asap: %w", err)
-	}
-	dc.ASAPAddr = a
-	cfg.ASAPTransport = rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: a.Port, Addrs: a.IPs}
-	if f.ENRP != "" {
-		e, err := sctp.ParseAddr(f.ENRP)
-		if err != nil {
-			return dc, cfg, fmt.Errorf("enrp: %w", err)
-		}
-		dc.ENRPAddr = e
-		cfg.ENRPTransport = rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: e.Port, Addrs: e.IPs}
-		dc.LocalAddr = sctp.Addr{IPs: e.IPs}
-	}
-	for _, p := range f.Peers {
-		pa, err := sctp.ParseAddr(p)
-		if err != nil {
-			return dc, cfg, fmt.Errorf("peer %q: %w", p, err)
-		}
-		cfg.Peers = append(cfg.Peers, pa)
-	}
-	for _, s := range f.Allow {
-		pf, err := netip.ParsePrefix(s)
-		if err != nil {
-			return dc, cfg, fmt.Errorf("allow %q: %w", s, err)
-		}
-		cfg.Allow = append(cfg.Allow, pf)
-	}
-	tuning := sctp.Telecom
-	switch f.Tuning {
-	case "", "telecom":
-	case "rfc":
-		tuning = sctp.RFC
-	default:
-		return dc, cfg, fmt.Errorf("tuning %q: telecom or rfc", f.Tuning)
-	}
-	dc.Transport = sctp.Kernel{Config: sctp.Config{Tuning: tuning}}
-	return dc, cfg, nil
-}
-
 func main() {
-	if err := command(start).Execute(); err != nil {
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
 }
 
-// start runs the registrar the merged configuration describes, until
-// SIGINT or SIGTERM.
-func start(file File) error {
-	log, err := logger(file.LogLevel)
-	if err != nil {
-		return err
-	}
-	defer log.Sync()
-	dc, cfg, err := settings(file)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return run(ctx, log, dc, cfg, file.Stats, file.Mgmt)
+// env is what tests replace: the transport, the signals, and a look at
+// the running registrar.
+type env struct {
+	transport sctp.Transport
+	signals   <-chan os.Signal
+	started   func(*enrp.Driver, *daemon.Daemon)
 }
 
-// command parses the file and flags and hands the merged configuration to
-// runner.
-func command(runner func(File) error) *cobra.Command {
+// run is main without the process: it returns the exit status, 2 for a
+// configuration refused, 1 for a failure to run.
+func run(args []string, stdout, stderr io.Writer, e *env) int {
+	status := 0
+	cmd := command(func(f File, reload func() (File, error)) error {
+		if err := start(f, reload, stderr, e); err != nil {
+			status = 1
+			return err
+		}
+		return nil
+	})
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(stderr, "registrar:", err)
+		if status == 0 {
+			status = 2
+		}
+	}
+	return status
+}
+
+// command parses the file and flags and hands the merged, validated
+// configuration to runner, with a function that reads it again (SIGHUP).
+func command(runner func(f File, reload func() (File, error)) error) *cobra.Command {
 	var path string
-	var f File
+	var check bool
 	cmd := &cobra.Command{
 		Use:           "registrar",
 		Short:         "sigpool pool registrar (RSerPool ASAP server, ENRP peer)",
 		SilenceUsage:  true,
-		SilenceErrors: false,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			file := File{}
-			if path != "" {
-				var err error
-				if file, err = load(path); err != nil {
-					return err
-				}
-			}
-			merge(cmd, &file, f)
-			return runner(file)
-		},
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&path, "config", "", "YAML configuration file")
-	fl.Uint32Var(&f.ServerID, "id", 0, "server identifier (non-zero, unique in the operation scope)")
-	fl.StringVar(&f.ASAP, "asap", "", "ASAP listen address IP[+IP…]:port (default 0.0.0.0:3863)")
-	fl.StringVar(&f.ENRP, "enrp", "", "ENRP listen address IP[+IP…]:port")
-	fl.StringSliceVar(&f.Peers, "peer", nil, "static peer registrar ENRP address (repeatable)")
-	fl.StringSliceVar(&f.Allow, "allow", nil, "network allowed to register (repeatable; default: any)")
-	fl.StringVar(&f.Tuning, "tuning", "", "SCTP tuning: telecom or rfc")
-	fl.StringVar(&f.LogLevel, "log-level", "", "debug, info, warn, error")
-	fl.DurationVar(&f.Stats, "stats", 0, "log the counters at this interval (0: only at exit)")
-	fl.StringVar(&f.Mgmt, "mgmt", "", "management listener host:port (/metrics, /livez, /api/v1/pools); empty: none")
-	fl.DurationVar(&f.KeepAlive, "keepalive", 0, "endpoint keep-alive interval (default 1s)")
-	fl.DurationVar(&f.KeepAliveTimeout, "keepalive-timeout", 0, "endpoint keep-alive timeout (default 1s)")
-	fl.IntVar(&f.MaxBadPEReport, "max-bad-pe-report", 0, "different pool users whose reports remove an element (default 3)")
-	fl.DurationVar(&f.PeerHeartbeat, "peer-heartbeat", 0, "ENRP peer heartbeat cycle (default 250ms)")
-	fl.DurationVar(&f.MaxTimeLastHeard, "max-time-last-heard", 0, "default 600ms")
-	fl.DurationVar(&f.MaxTimeNoResponse, "max-time-no-response", 0, "default 300ms")
-	fl.DurationVar(&f.TakeoverExpiry, "takeover-expiry", 0, "default 500ms")
-	fl.IntVar(&f.ResolutionRate, "resolution-rate", 0, "handle resolutions per second and association (default 1000)")
-	fl.IntVar(&f.ResolutionBurst, "resolution-burst", 0, "handle resolution burst per association (default 200)")
-	fl.IntVar(&f.TagBits, "tag-bits", 0, "low PE identifier bits unique per pool (0: off; the gateway uses 16)")
+	fl.BoolVar(&check, "check", false, "validate the configuration and exit")
+	o := config.NewOverrides(fl)
+	o.String("id", "server_id", "server identifier (non-zero, unique in the operation scope)")
+	o.String("asap", "asap", "ASAP listen address IP[+IP…]:port (default 0.0.0.0:3863)")
+	o.String("enrp", "enrp", "ENRP listen address IP[+IP…]:port")
+	o.Strings("peer", "peers", "static peer registrar ENRP address (repeatable)")
+	o.Strings("allow", "allow", "network allowed to register (repeatable; default: any)")
+	o.String("tuning", "tuning", "SCTP tuning: telecom or rfc")
+	o.String("log-level", "log_level", "debug, info, warn, error")
+	o.String("log-format", "log_format", "json or console")
+	o.String("stats", "stats", "log the counters at this interval (0: only at exit)")
+	o.String("mgmt", "mgmt", "management listener host:port (/metrics, /livez, /api/v1/pools, alarms); empty: none")
+	o.String("mgmt-socket", "mgmt_socket", "management Unix socket")
+	o.String("alarm-history", "history", "alarm history file (default: in memory)")
+	o.String("keepalive", "keepalive", "endpoint keep-alive interval (default 1s)")
+	o.String("keepalive-timeout", "keepalive_timeout", "endpoint keep-alive timeout (default 1s)")
+	o.String("max-bad-pe-report", "max_bad_pe_report", "different pool users whose reports remove an element (default 3)")
+	o.String("report-window", "report_window", "window of the unreachable reports (default 10s)")
+	o.String("max-hres-items", "max_hres_items", "elements per handle resolution (default 3)")
+	o.String("peer-heartbeat", "peer_heartbeat", "ENRP peer heartbeat cycle (default 250ms)")
+	o.String("max-time-last-heard", "max_time_last_heard", "default 600ms")
+	o.String("max-time-no-response", "max_time_no_response", "default 300ms")
+	o.String("takeover-expiry", "takeover_expiry", "default 500ms")
+	o.String("resolution-rate", "resolution_rate", "handle resolutions per second and association (default 1000)")
+	o.String("resolution-burst", "resolution_burst", "handle resolution burst per association (default 200)")
+	o.String("tag-bits", "tag_bits", "low PE identifier bits unique per pool (0: off; the gateway uses 16)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		var f File
+		if err := config.Load(path, &f, o); err != nil {
+			return err
+		}
+		if check {
+			fmt.Fprintln(cmd.OutOrStdout(), "configuration OK")
+			return nil
+		}
+		reload := func() (File, error) {
+			var nf File
+			if path == "" {
+				return nf, errors.New("no configuration file to reload (started with flags only)")
+			}
+			err := config.Load(path, &nf, o)
+			return nf, err
+		}
+		return runner(f, reload)
+	}
 	return cmd
 }
 
-// merge puts the flags the user set over the file.
-func merge(cmd *cobra.Command, file *File, f File) {
-	set := func(name string) bool { return cmd.Flags().Changed(name) }
-	if set("id") {
-		file.ServerID = f.ServerID
+// start runs the registrar f describes until it is told to stop.
+func start(f File, reload func() (File, error), logOut io.Writer, e *env) error {
+	if e == nil {
+		e = &env{}
 	}
-	if set("asap") {
-		file.ASAP = f.ASAP
-	}
-	if set("enrp") {
-		file.ENRP = f.ENRP
-	}
-	if set("peer") {
-		file.Peers = f.Peers
-	}
-	if set("allow") {
-		file.Allow = f.Allow
-	}
-	if set("tuning") {
-		file.Tuning = f.Tuning
-	}
-	if set("log-level") {
-		file.LogLevel = f.LogLevel
-	}
-	if set("stats") {
-		file.Stats = f.Stats
-	}
-	if set("mgmt") {
-		file.Mgmt = f.Mgmt
-	}
-	if set("keepalive") {
-		file.KeepAlive = f.KeepAlive
-	}
-	if set("keepalive-timeout") {
-		file.KeepAliveTimeout = f.KeepAliveTimeout
-	}
-	if set("max-bad-pe-report") {
-		file.MaxBadPEReport = f.MaxBadPEReport
-	}
-	if set("peer-heartbeat") {
-		file.PeerHeartbeat = f.PeerHeartbeat
-	}
-	if set("max-time-last-heard") {
-		file.MaxTimeLastHeard = f.MaxTimeLastHeard
-	}
-	if set("max-time-no-response") {
-		file.MaxTimeNoResponse = f.MaxTimeNoResponse
-	}
-	if set("takeover-expiry") {
-		file.TakeoverExpiry = f.TakeoverExpiry
-	}
-	if set("resolution-rate") {
-		file.ResolutionRate = f.ResolutionRate
-	}
-	if set("resolution-burst") {
-		file.ResolutionBurst = f.ResolutionBurst
-	}
-	if set("tag-bits") {
-		file.TagBits = f.TagBits
-	}
-}
-
-func logger(level string) (*zap.Logger, error) {
-	lvl := zapcore.InfoLevel
-	if level != "" {
-		if err := lvl.UnmarshalText([]byte(level)); err != nil {
-			return nil, fmt.Errorf("log level %q: %w", level, err)
-		}
-	}
-	zc := zap.NewProductionConfig()
-	zc.Level = zap.NewAtomicLevelAt(lvl)
-	return zc.Build()
-}
-
-// run runs the registrar until ctx ends, with a management listener on
-// mgmtAddr unless it is empty.
-func run(ctx context.Context, log *zap.Logger, dc enrp.DriverConfig, cfg enrp.Config, stats time.Duration, mgmtAddr string) error {
-	log = log.With(zap.Uint32("server_id", cfg.ServerID))
-	dc.OnEvent = func(e enrp.Event) { logEvent(log, e) }
-	var ls []net.Listener
-	if mgmtAddr != "" {
-		var err error
-		if ls, err = mgmt.Listen(mgmtAddr, ""); err != nil {
-			return fmt.Errorf("management listener: %w", err)
-		}
-	}
-	d, err := enrp.NewDriver(dc, cfg)
+	id := strconv.FormatUint(uint64(f.ServerID), 10)
+	d, err := daemon.New(daemon.Options{
+		Name: "registrar", Instance: id,
+		LogLevel: f.LogLevel, LogFormat: f.LogFormat, LogOutput: logOut,
+		MgmtAddr: f.Mgmt, MgmtSocket: f.MgmtSocket, History: f.History,
+		Signals: e.signals,
+	})
 	if err != nil {
-		for _, l := range ls {
-			l.Close()
-		}
 		return err
 	}
-	d.Start()
-	served := make(chan error, 1)
-	if len(ls) > 0 {
-		mctx, stop := context.WithCancel(ctx)
-		defer func() { stop(); <-served }()
-		go func() { served <- serveMgmt(mctx, log, d, cfg.ServerID, ls) }()
-		log.Info("management listener", zap.Stringer("addr", ls[0].Addr()))
-	} else {
-		served <- nil
+	dc, cfg := settings(f)
+	if e.transport != nil {
+		dc.Transport = e.transport
 	}
-	log.Info("registrar started", zap.Stringer("asap", dc.ASAPAddr), zap.Stringer("enrp", dc.ENRPAddr),
-		zap.Int("peers", len(cfg.Peers)))
-	var tick <-chan time.Time
-	if stats > 0 {
-		t := time.NewTicker(stats)
-		defer t.Stop()
-		tick = t.C
+	log := d.Log.With(zap.Uint32("server_id", cfg.ServerID))
+	al := enrp.Alarms{Sink: d.Alarms, Object: d.Self, ServerID: cfg.ServerID}
+	dc.OnEvent = func(ev enrp.Event) {
+		logEvent(log, ev)
+		al.Event(ev)
 	}
-	for {
-		select {
-		case <-tick:
-			logCounters(log, d)
-		case <-ctx.Done():
-			logCounters(log, d)
-			d.Close(false)
-			log.Info("registrar stopped")
+	reg, err := enrp.NewDriver(dc, cfg)
+	if err != nil {
+		d.Close()
+		return err
+	}
+	d.Registry.MustRegister(enrp.NewCollector(reg))
+
+	var mu sync.Mutex
+	current := f
+	return d.Run(context.Background(), daemon.Hooks{
+		Main: func(ctx context.Context) error {
+			reg.Start()
+			log.Info("registrar started", zap.Stringer("asap", dc.ASAPAddr), zap.Stringer("enrp", dc.ENRPAddr),
+				zap.Int("peers", len(cfg.Peers)))
+			if e.started != nil {
+				e.started(reg, d)
+			}
+			var tick <-chan time.Time
+			if f.Stats > 0 {
+				t := time.NewTicker(f.Stats)
+				defer t.Stop()
+				tick = t.C
+			}
+			for {
+				select {
+				case <-tick:
+					logCounters(log, reg)
+				case <-ctx.Done():
+					logCounters(log, reg)
+					reg.Close(false)
+					log.Info("registrar stopped")
+					return nil
+				}
+			}
+		},
+		Reload: func(context.Context) error {
+			nf, err := reload()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err := restartOnly(current, nf); err != nil {
+				return err
+			}
+			lvl, _ := daemon.ParseLevel(nf.LogLevel) // validated
+			tu := nf.tunables()
+			if !reg.Do(func(r *enrp.Registrar) { r.SetTunables(tu) }) {
+				return enrp.ErrClosed
+			}
+			d.Level.SetLevel(lvl)
+			current = nf
+			log.Info("configuration reloaded", zap.String("log_level", lvl.String()), zap.Strings("allow", nf.Allow),
+				zap.Duration("keepalive", nf.KeepAlive), zap.Duration("keepalive_timeout", nf.KeepAliveTimeout),
+				zap.Int("resolution_rate", nf.ResolutionRate), zap.Int("resolution_burst", nf.ResolutionBurst))
 			return nil
-		}
-	}
+		},
+		Pools: handlespace{reg},
+	})
 }
 
 func logCounters(log *zap.Logger, d *enrp.Driver) {
@@ -412,44 +311,18 @@ func logEvent(log *zap.Logger, e enrp.Event) {
 	}
 }
 
-// serveMgmt serves the management API (internal/mgmt) on ls until ctx
-// ends: the registrar's metrics (enrp.Collector, with the Go and process
-// collectors) on /metrics, its handlespace on /api/v1/pools.
-func serveMgmt(ctx context.Context, log *zap.Logger, d *enrp.Driver, id uint32, ls []net.Listener) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(enrp.NewCollector(d), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	self := fmt.Sprintf("registrar=%d", id)
-	am, err := alarms.NewManager(alarms.Config{Self: self, SystemID: self, Log: log})
-	if err != nil {
-		return err
-	}
-	defer am.Close()
-	srv := mgmt.New(mgmt.Config{System: self, Alarms: am, Gatherer: reg, Log: log, Pools: pools{d}})
-	return srv.Serve(ctx, ls...)
-}
+// handlespace lists every pool of the registrar's handlespace for the
+// management API, the elements as mgmt.RegistrarPools shows them.
+type handlespace struct{ d *enrp.Driver }
 
-// pools lists the handlespace for the management API.
-type pools struct{ d *enrp.Driver }
-
-func (p pools) Pools(ctx context.Context) ([]mgmt.Pool, error) {
-	var out []mgmt.Pool
-	if !p.d.Do(func(r *enrp.Registrar) {
-		for _, pl := range r.Handlespace().AppendPools(nil) {
-			mp := mgmt.Pool{Handle: string(pl.Handle()), Policy: pl.Policy().String(), Elements: []mgmt.Element{}}
-			for _, e := range pl.AppendElements(nil) {
-				pe := e.PoolElement()
-				addr := ""
-				if len(pe.UserTransport.Addrs) > 0 {
-					addr = netip.AddrPortFrom(pe.UserTransport.Addrs[0], pe.UserTransport.Port).String()
-				}
-				mp.Elements = append(mp.Elements, mgmt.Element{ID: fmt.Sprintf("%d", pe.ID), Address: addr,
-					State: "registered", Load: pe.Policy.Load, Registrar: fmt.Sprintf("%d", pe.HomeRegistrar)})
-			}
-			out = append(out, mp)
+func (h handlespace) Pools(ctx context.Context) ([]mgmt.Pool, error) {
+	var pools []mgmt.Pool
+	if !h.d.Do(func(r *enrp.Registrar) {
+		for _, p := range r.Handlespace().AppendPools(nil) {
+			pools = append(pools, mgmt.Pool{Handle: string(p.Handle()), Policy: p.Policy().String()})
 		}
 	}) {
 		return nil, enrp.ErrClosed
 	}
-	return out, nil
+	return mgmt.RegistrarPools(h.d, pools).Pools(ctx)
 }

@@ -1,29 +1,50 @@
 package main
 
 import (
-	"context"
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
-
+	"github.com/sigpool/sigpool/alarms"
 	"github.com/sigpool/sigpool/enrp"
+	"github.com/sigpool/sigpool/internal/daemon"
 	"github.com/sigpool/sigpool/rserpool"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 	"github.com/sigpool/sigpool/sigtran/sctp/sctptest"
 )
 
+func writeTemp(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "registrar.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// parse runs the command line without starting anything.
+func parse(args ...string) (File, error) {
+	var file File
+	cmd := command(func(f File, _ func() (File, error)) error { file = f; return nil })
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	return file, cmd.Execute()
+}
+
 func TestConfigFileAndFlags(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "registrar.yaml")
-	os.WriteFile(path, []byte(`
+	path := writeTemp(t, `
 server_id: 7
 asap: 10.99.0.1:3863
 enrp: 10.99.0.1+10.98.0.1:9901
@@ -32,116 +53,188 @@ allow: [10.0.0.0/8]
 keepalive: 500ms
 max_bad_pe_report: 5
 tuning: rfc
-`), 0o644)
-	var file File
-	cmd := command(func(f File) error { file = f; return nil })
-	cmd.SetArgs([]string{"--config", path, "--keepalive-timeout", "2s", "--id", "8"})
-	if err := cmd.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	dc, cfg, err := settings(file)
+`)
+	file, err := parse("--config", path, "--keepalive-timeout", "2s", "--id", "8", "--peer", "10.99.0.4:9901")
 	if err != nil {
 		t.Fatal(err)
 	}
+	dc, cfg := settings(file)
 	if cfg.ServerID != 8 || cfg.KeepAlive != 500*time.Millisecond || cfg.KeepAliveTimeout != 2*time.Second ||
-		cfg.MaxBadPEReport != 5 || len(cfg.Peers) != 2 || len(cfg.Allow) != 1 ||
-		len(cfg.ENRPTransport.Addrs) != 2 || dc.ASAPAddr.Port != 3863 {
+		cfg.MaxBadPEReport != 5 || len(cfg.Peers) != 1 || cfg.Peers[0].Port != 9901 || len(cfg.Allow) != 1 ||
+		len(cfg.ENRPTransport.Addrs) != 2 || dc.ASAPAddr.Port != 3863 || len(dc.LocalAddr.IPs) != 2 {
 		t.Fatalf("%+v %+v", cfg, dc)
 	}
-	if _, err := load(writeTemp(t, "bogus: 1\n")); err == nil {
-		t.Fatal("unknown field accepted")
-	}
-	if _, _, err := settings(File{}); err == nil {
-		t.Fatal("no server id accepted")
-	}
-	if _, _, err := settings(File{ServerID: 1, Tuning: "fast"}); err == nil {
-		t.Fatal("unknown tuning accepted")
-	}
-}
-
-func writeTemp(t *testing.T, s string) string {
-	p := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte(s), 0o644)
-	return p
-}
-
-// run logs every registration and the counters at exit.
-func TestRunLogs(t *testing.T) {
-	n := sctptest.NewNetwork()
-	core, logs := observer.New(zap.InfoLevel)
-	_, cfg, err := settings(File{ServerID: 1, ASAP: "10.99.0.1:3863", ENRP: "10.99.0.1:9901"})
+	// Flags alone, as the lab tests start it; the ASAP address defaults.
+	file, err = parse("--id", "81", "--peer", "10.1.0.2:9901,10.1.0.3:9901", "--resolution-rate", "100000000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc, _, _ := settings(File{ServerID: 1, ASAP: "10.99.0.1:3863", ENRP: "10.99.0.1:9901"})
-	dc.Transport = n
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- run(ctx, zap.New(core), dc, cfg, 0, "") }()
+	dc, cfg = settings(file)
+	if dc.ASAPAddr.Port != rserpool.Port || len(dc.ASAPAddr.IPs) != 1 || !dc.ASAPAddr.IPs[0].IsUnspecified() ||
+		len(cfg.Peers) != 2 || cfg.ResolutionRate != 100000000 || dc.ENRPAddr.Port != 0 {
+		t.Fatalf("flags only: %+v %+v", cfg, dc)
+	}
+}
 
-	ip := netip.MustParseAddr("10.1.0.1")
-	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: n}, rserpool.PEConfig{
-		PoolHandle: []byte("EchoPool"),
-		Element: rserpool.PoolElement{ID: 42, Policy: rserpool.Policy{Type: rserpool.RoundRobin},
-			UserTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: 7, Addrs: []netip.Addr{ip}}},
-		Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{dc.ASAPAddr}},
-	}, nil)
-	pe.Start()
-	defer pe.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for logs.FilterMessage("registration").Len() == 0 {
+// A bad file is refused naming file, line and key; a bad flag names the
+// flag; the process exits 2 and starts nothing.
+func TestBadConfigNamesFileLineField(t *testing.T) {
+	path := writeTemp(t, "server_id: 7\nasap: 10.99.0.1:3863\npeers:\n  - 10.99.0.2:9901\n  - 10.99.0.3\ntuning: fast\nallow: [10.0.0.0/33]\n")
+	_, err := parse("--config", path)
+	if err == nil {
+		t.Fatal("bad file accepted")
+	}
+	for _, want := range []string{path + ":5: peers[1]", path + ":6: tuning", path + ":7: allow[0]"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	if _, err := parse("--config", writeTemp(t, "server_id: 7\nbogus: 1\n")); err == nil || !strings.Contains(err.Error(), ":2: bogus") {
+		t.Errorf("unknown key: %v", err)
+	}
+	if _, err := parse("--config", writeTemp(t, "asap: 10.99.0.1:3863\n")); err == nil || !strings.Contains(err.Error(), "server_id") {
+		t.Errorf("no server id: %v", err)
+	}
+	if _, err := parse("--id", "1", "--keepalive", "5"); err == nil || !strings.Contains(err.Error(), "--keepalive") {
+		t.Errorf("bare number as a duration: %v", err)
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"--config", path}, io.Discard, &stderr, nil); code != 2 || !strings.Contains(stderr.String(), path+":6: tuning") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// logBuffer collects the daemon's JSON log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the log lines with message msg, decoded.
+func (l *logBuffer) lines(msg string) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(l.b.Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// daemonRun is a registrar process run in the test: its exit status
+// arrives on done.
+type daemonRun struct {
+	signals chan os.Signal
+	log     *logBuffer
+	done    chan int
+	reg     *enrp.Driver
+	d       *daemon.Daemon
+}
+
+func startDaemon(t *testing.T, n *sctptest.Network, args ...string) *daemonRun {
+	t.Helper()
+	r := &daemonRun{signals: make(chan os.Signal, 4), log: &logBuffer{}, done: make(chan int, 1)}
+	up := make(chan struct{})
+	e := &env{transport: n, signals: r.signals, started: func(reg *enrp.Driver, d *daemon.Daemon) {
+		r.reg, r.d = reg, d
+		close(up)
+	}}
+	go func() { r.done <- run(args, io.Discard, r.log, e) }()
+	select {
+	case <-up:
+	case code := <-r.done:
+		t.Fatalf("registrar exited %d: %s", code, r.log.b.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("registrar did not start")
+	}
+	t.Cleanup(func() {
+		select {
+		case r.signals <- syscall.SIGTERM:
+		default:
+		}
+		select {
+		case <-r.done:
+		case <-time.After(20 * time.Second):
+		}
+	})
+	return r
+}
+
+func (r *daemonRun) stop(t *testing.T) {
+	t.Helper()
+	r.signals <- syscall.SIGTERM
+	select {
+	case code := <-r.done:
+		if code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("registrar did not stop")
+	}
+}
+
+func eventually(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !f() {
 		if time.Now().After(deadline) {
-			t.Fatalf("no registration logged: %v", logs.All())
+			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+}
+
+func startPE(t *testing.T, n *sctptest.Network, id uint32, ip string, load uint32, registrar sctp.Addr) {
+	t.Helper()
+	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: n}, rserpool.PEConfig{
+		PoolHandle: []byte("EchoPool"),
+		Element: rserpool.PoolElement{ID: id, Policy: rserpool.Policy{Type: rserpool.LeastUsed, Load: load},
+			UserTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: 7, Addrs: []netip.Addr{netip.MustParseAddr(ip)}}},
+		Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{registrar}},
+	}, nil)
+	pe.Start()
+	t.Cleanup(pe.Close)
+}
+
+// The registrar logs every registration and the counters at exit, and
+// SIGTERM stops it with status 0.
+func TestRunLogs(t *testing.T) {
+	n := sctptest.NewNetwork()
+	r := startDaemon(t, n, "--id", "1", "--asap", "10.99.0.1:3863", "--enrp", "10.99.0.1:9901")
+	startPE(t, n, 42, "10.1.0.1", 0, r.reg.ASAPAddr())
+	eventually(t, "the registration logged", func() bool { return len(r.log.lines("registration")) == 1 })
+	if l := r.log.lines("registration")[0]; l["pe"] != float64(42) || l["pool"] != "EchoPool" || l["server_id"] != float64(1) {
+		t.Errorf("registration line %v", l)
 	}
-	c := logs.FilterMessage("counters").All()
+	r.stop(t)
+	c := r.log.lines("counters")
 	if len(c) != 1 {
 		t.Fatalf("counters logged %d times", len(c))
 	}
-	m := c[0].ContextMap()
-	if m["asap_in.ASAP_REGISTRATION"] != uint64(1) || m["elements"] != int64(1) {
-		t.Fatalf("counters %v", m)
+	if c[0]["asap_in.ASAP_REGISTRATION"] != float64(1) || c[0]["elements"] != float64(1) {
+		t.Fatalf("counters %v", c[0])
 	}
 }
 
-// The management listener serves the registrar's metrics and pools.
+// The management listener serves the registrar's metrics, its pools and
+// its alarms.
 func TestManagement(t *testing.T) {
 	n := sctptest.NewNetwork()
-	dc, cfg, err := settings(File{ServerID: 3, ASAP: "10.99.0.3:3863"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc.Transport = n
-	d, err := enrp.NewDriver(dc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Start()
-	defer d.Close(false)
-	ip := netip.MustParseAddr("10.1.0.3")
-	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: n}, rserpool.PEConfig{
-		PoolHandle: []byte("EchoPool"),
-		Element: rserpool.PoolElement{ID: 77, Policy: rserpool.Policy{Type: rserpool.LeastUsed, Load: 5},
-			UserTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: 7, Addrs: []netip.Addr{ip}}},
-		Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{dc.ASAPAddr}},
-	}, nil)
-	pe.Start()
-	defer pe.Close()
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- serveMgmt(ctx, zap.NewNop(), d, 3, []net.Listener{ln}) }()
+	r := startDaemon(t, n, "--id", "3", "--asap", "10.99.0.3:3863", "--mgmt", "127.0.0.1:0")
+	startPE(t, n, 77, "10.1.0.3", 5, r.reg.ASAPAddr())
+	base := "http://" + r.d.Addrs()[0].String()
 	get := func(path string) string {
-		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,23 +245,137 @@ func TestManagement(t *testing.T) {
 		}
 		return string(b)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(get("/metrics"), "sigpool_rserpool_registrations_total 1") {
-		if time.Now().After(deadline) {
-			t.Fatalf("metrics without the registration:\n%s", get("/metrics"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventually(t, "the registration in the metrics", func() bool {
+		return strings.Contains(get("/metrics"), "sigpool_rserpool_registrations_total 1")
+	})
 	if m := get("/metrics"); !strings.Contains(m, "sigpool_rserpool_handlespace_elements 1") ||
-		!strings.Contains(m, `sigpool_rserpool_asap_messages_total{direction="in",type="registration"} 1`) {
+		!strings.Contains(m, `sigpool_rserpool_asap_messages_total{direction="in",type="registration"} 1`) ||
+		!strings.Contains(m, "go_goroutines") {
 		t.Errorf("metrics:\n%s", m)
 	}
-	if p := strings.Join(strings.Fields(get("/api/v1/pools")), ""); !strings.Contains(p, `"handle":"EchoPool"`) || !strings.Contains(p, `"id":"77"`) ||
-		!strings.Contains(p, `"load":5`) {
+	if p := strings.Join(strings.Fields(get("/api/v1/pools")), ""); !strings.Contains(p, `"handle":"EchoPool"`) ||
+		!strings.Contains(p, fmt.Sprintf(`"id":"%08x"`, 77)) || !strings.Contains(p, `"load":5`) {
 		t.Errorf("pools: %s", p)
 	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Errorf("serve: %v", err)
+	r.stop(t)
+}
+
+func activeAlarm(d *daemon.Daemon, def *alarms.Definition, object string) (alarms.Alarm, bool) {
+	for _, a := range d.Alarms.Alarms(alarms.Filter{Name: def.Name}) {
+		if a.Object == object {
+			return a, true
+		}
 	}
+	return alarms.Alarm{}, false
+}
+
+// Registrar 2 (the daemon) peers with registrar 1 (a driver in the test)
+// over sctptest. Registrar 1 crashes: registrar-peer-lost is raised on
+// registrar=2,peer=1, and takeover-performed for the element it held. It
+// comes back: the peer alarm clears.
+func TestPeerAlarms(t *testing.T) {
+	n := sctptest.NewNetwork()
+	enrp1 := sctp.Addr{IPs: []netip.Addr{netip.MustParseAddr("10.99.0.1")}, Port: enrp.Port}
+	asap1 := sctp.Addr{IPs: []netip.Addr{netip.MustParseAddr("10.99.0.1")}, Port: rserpool.Port}
+	start1 := func() *enrp.Driver {
+		d, err := enrp.NewDriver(enrp.DriverConfig{Transport: n, ASAPAddr: asap1, ENRPAddr: enrp1, LocalAddr: sctp.Addr{IPs: enrp1.IPs}},
+			enrp.Config{ServerID: 1, ENRPTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: enrp1.Port, Addrs: enrp1.IPs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Start()
+		return d
+	}
+	r1 := start1()
+	r := startDaemon(t, n, "--id", "2", "--asap", "10.99.0.2:3863", "--enrp", "10.99.0.2:9901", "--peer", "10.99.0.1:9901")
+	startPE(t, n, 101, "10.1.0.1", 0, asap1)
+	eventually(t, "registrar 2 to learn the element", func() bool { return len(r.reg.Elements([]byte("EchoPool"))) == 1 })
+	const obj = "registrar=2,peer=1"
+	if _, ok := activeAlarm(r.d, alarms.RegistrarPeerLost, obj); ok {
+		t.Fatal("peer lost while it is up")
+	}
+	r1.Close(true)
+	eventually(t, "registrar-peer-lost", func() bool { _, ok := activeAlarm(r.d, alarms.RegistrarPeerLost, obj); return ok })
+	eventually(t, "takeover-performed", func() bool { _, ok := activeAlarm(r.d, alarms.TakeoverPerformed, obj); return ok })
+	if a, _ := activeAlarm(r.d, alarms.TakeoverPerformed, obj); !strings.Contains(a.AdditionalText, "1 pool elements") {
+		t.Errorf("takeover text %q", a.AdditionalText)
+	}
+	r1 = start1()
+	defer r1.Close(false)
+	// The manager clears after the definition's hold (10 s, real clock).
+	deadline := time.Now().Add(alarms.RegistrarPeerLost.Debounce.ClearAfter + 20*time.Second)
+	for {
+		if _, ok := activeAlarm(r.d, alarms.RegistrarPeerLost, obj); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("registrar-peer-lost not cleared after the peer came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(r.log.lines("peer up")) < 2 {
+		t.Errorf("peer up logged %d times", len(r.log.lines("peer up")))
+	}
+}
+
+// SIGHUP applies the log level, the keep-alive timers, the allow-list and
+// the rate limits; a change to a restart-only key refuses the reload whole,
+// names the key in config-reload-refused, and changes nothing; a good file
+// again clears the alarm.
+func TestReload(t *testing.T) {
+	n := sctptest.NewNetwork()
+	path := writeTemp(t, "server_id: 4\nasap: 10.99.0.4:3863\nlog_level: info\nkeepalive: 1s\n")
+	r := startDaemon(t, n, "--config", path)
+	tunables := func() enrp.Tunables {
+		var tu enrp.Tunables
+		r.reg.Do(func(x *enrp.Registrar) { tu = x.Tunables() })
+		return tu
+	}
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("server_id: 4\nasap: 10.99.0.4:3863\nlog_level: debug\nkeepalive: 2s\nkeepalive_timeout: 3s\nallow: [10.1.0.0/16]\nresolution_rate: 50\n")
+	r.signals <- syscall.SIGHUP
+	eventually(t, "the reload applied", func() bool { return tunables().KeepAlive == 2*time.Second })
+	tu := tunables()
+	if tu.KeepAliveTimeout != 3*time.Second || len(tu.Allow) != 1 || tu.ResolutionRate != 50 ||
+		tu.ResolutionBurst != enrp.DefaultResolutionBurst || !r.d.Level.Enabled(-1) {
+		t.Fatalf("after reload: %+v, level %v", tu, r.d.Level.Level())
+	}
+	// A registration from outside the new allow-list is refused.
+	startPE(t, n, 9, "10.2.0.9", 0, r.reg.ASAPAddr())
+	eventually(t, "the registration refused", func() bool { return len(r.log.lines("refused")) > 0 })
+
+	write("server_id: 5\nasap: 10.99.0.4:3863\nenrp: 10.99.0.4:9901\nlog_level: warn\nkeepalive: 4s\n")
+	r.signals <- syscall.SIGHUP
+	var a alarms.Alarm
+	eventually(t, "config-reload-refused", func() bool {
+		var ok bool
+		a, ok = activeAlarm(r.d, alarms.ConfigReloadRefused, "registrar=4")
+		return ok
+	})
+	if !strings.Contains(a.AdditionalText, "server_id: changed from 4 to 5") || !strings.Contains(a.AdditionalText, "enrp: changed") ||
+		strings.Contains(a.AdditionalText, "keepalive:") {
+		t.Errorf("refusal %q", a.AdditionalText)
+	}
+	if tu := tunables(); tu.KeepAlive != 2*time.Second || !r.d.Level.Enabled(-1) {
+		t.Errorf("a refused reload changed the registrar: %+v, level %v", tu, r.d.Level.Level())
+	}
+
+	write("server_id: 4\nasap: 10.99.0.4:3863\ntuning: turbo\n")
+	r.signals <- syscall.SIGHUP
+	eventually(t, "the refusal naming the line", func() bool {
+		a, _ := activeAlarm(r.d, alarms.ConfigReloadRefused, "registrar=4")
+		return strings.Contains(a.AdditionalText, path+":3: tuning")
+	})
+
+	write("server_id: 4\nasap: 10.99.0.4:3863\nlog_level: warn\n")
+	r.signals <- syscall.SIGHUP
+	eventually(t, "the default keep-alive back", func() bool { return tunables().KeepAlive == enrp.DefaultKeepAlive })
+	if r.d.Level.Enabled(0) {
+		t.Errorf("level %v after reload to warn", r.d.Level.Level())
+	}
+	r.stop(t)
 }
