@@ -5,6 +5,7 @@ package system
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 func TestLabSystemFaults(t *testing.T) {
 	o := Options{
 		Warmup: 6 * time.Second, Gap: 10 * time.Second, Heal: 4 * time.Second, Tail: 8 * time.Second,
-		Out: os.Stdout, Dir: t.TempDir(),
+		Out: os.Stdout, Dir: runDir(t),
 	}
 	res, err := Run(context.Background(), o)
 	if err != nil {
@@ -64,5 +65,29 @@ func TestLabSystemFaults(t *testing.T) {
 	}
 	if len(res.StillActive) > 0 {
 		t.Errorf("alarms still active after every repair: %s", strings.Join(res.StillActive, "; "))
+	}
+}
+
+// runDir is where the run's configurations and logs go: the repository's
+// .labwork/system-test/<test> (ignored by git; the guest shares the
+// repository, so the daemons' logs can be read after a failed run), or a
+// temporary folder outside a repository.
+func runDir(t *testing.T) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return t.TempDir()
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			dir := filepath.Join(d, ".labwork", "system-test", t.Name())
+			if err := os.RemoveAll(dir); err != nil {
+				return t.TempDir()
+			}
+			t.Logf("configurations and logs in %s (the repository's .labwork on the host)", dir)
+			return dir
+		}
+		if filepath.Dir(d) == d {
+			return t.TempDir()
+		}
 	}
 }
