@@ -230,11 +230,47 @@ func (s *ASP) SendData(now time.Time, u UserData) {
 	s.sendData(s.assoc, st, u)
 }
 
+// data handles DATA from the SGP.
+func (s *ASP) data(a AssocID, u UserData, x *dataExtra) *ProtocolError {
+	if s.state != ASPActive {
+		return perr(ErrUnexpectedMessage, "DATA while %v", s.state)
+	}
+	if pe := x.rcError(); pe != nil {
+		return pe
+	}
+	if u.HasRC && len(s.cfg.RCs) > 0 && !slices.Contains(s.cfg.RCs, u.RC) {
+		// RFC 4666 3.8.1: a routing context this ASP does not serve.
+		pe := perr(ErrInvalidRoutingContext, "DATA for routing context %d", u.RC)
+		pe.RoutingContexts = []uint32{u.RC}
+		return pe
+	}
+	s.counters.DataIn++
+	s.event(DataReceived{Assoc: a, Data: u})
+	return nil
+}
+
 // Receive: bytes b arrived on stream stream.
 func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 	a := s.assoc
 	if !s.up {
 		s.counters.Ignored++
+		return
+	}
+	if isDataHeader(b) {
+		// DATA, the bulk of the traffic, decodes without allocating.
+		var u UserData
+		var x dataExtra
+		_, pe := decodeData(b, &u, &x)
+		if pe == nil {
+			s.counters.Received++
+			pe = checkStream(ClassTransfer, messages.MsgTypePayloadData, stream)
+			if pe == nil {
+				pe = s.data(a, u, &x)
+			}
+		}
+		if pe != nil {
+			s.refuse(a, stream, b, pe)
+		}
 		return
 	}
 	m, err := Decode(b)
@@ -320,25 +356,6 @@ func (s *ASP) Receive(now time.Time, stream uint16, b []byte) {
 			// The SGP refused the pending request: resending will not help.
 			s.settle()
 		}
-	case *messages.Data:
-		if s.state != ASPActive {
-			s.refuse(a, stream, b, perr(ErrUnexpectedMessage, "DATA while %v", s.state))
-			return
-		}
-		u, pe := UserDataOf(m)
-		if pe != nil {
-			s.refuse(a, stream, b, pe)
-			return
-		}
-		if u.HasRC && len(s.cfg.RCs) > 0 && !slices.Contains(s.cfg.RCs, u.RC) {
-			// RFC 4666 3.8.1: a routing context this ASP does not serve.
-			pe := perr(ErrInvalidRoutingContext, "DATA for routing context %d", u.RC)
-			pe.RoutingContexts = []uint32{u.RC}
-			s.refuse(a, stream, b, pe)
-			return
-		}
-		s.counters.DataIn++
-		s.event(DataReceived{Assoc: a, Data: u})
 	case *messages.DestinationUnavailable, *messages.DestinationAvailable, *messages.DestinationStateAudit,
 		*messages.SignallingCongestion, *messages.DestinationUserPartUnavailable, *messages.DestinationRestricted:
 		if pe := s.ssnm(m); pe != nil {

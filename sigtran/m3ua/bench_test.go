@@ -2,8 +2,10 @@ package m3ua
 
 import (
 	"testing"
+	"time"
 
 	"github.com/wmnsk/go-m3ua/messages"
+	"github.com/wmnsk/go-m3ua/messages/params"
 )
 
 // benchData is a DATA message with a routing context and a 100-byte payload,
@@ -54,4 +56,69 @@ func BenchmarkAppendData(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkSGPReceiveData is the SGP's receive path for one DATA from an
+// active ASP: decode, checks, the DataReceived event, and Ready.
+func BenchmarkSGPReceiveData(b *testing.B) {
+	now := time.Unix(1_000_000, 0)
+	s := NewSGP(SGPConfig{ASes: []ASConfig{{RC: 1, Mode: Loadshare}}})
+	s.AssocUp(now, 1, 16)
+	for _, m := range []messages.M3UA{messages.NewAspUp(nil, nil), messages.NewAspActive(nil, nil, nil)} {
+		enc, err := Encode(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Receive(now, 1, 0, enc)
+	}
+	s.Ready()
+	if s.ASPState(1) != ASPActive {
+		b.Fatal("ASP not active")
+	}
+	msg, err := AppendData(nil, benchData())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		s.Receive(now, 1, 3, msg)
+		if r := s.Ready(); len(r.Events) != 1 || len(r.Sends) != 0 {
+			b.Fatalf("outputs %+v", r)
+		}
+	}
+}
+
+// BenchmarkASPReceiveData is the ASP's (the Client's) receive path for one
+// DATA from the SGP: decode, checks, the DataReceived event, and Ready.
+func BenchmarkASPReceiveData(b *testing.B) {
+	now := time.Unix(1_000_000, 0)
+	s := NewASP(ASPConfig{RCs: []uint32{1}, Mode: Loadshare, AutoActivate: true})
+	s.AssocUp(now, 1, 16)
+	for _, m := range []messages.M3UA{
+		messages.NewAspUpAck(nil, nil),
+		messages.NewAspActiveAck(params.NewTrafficModeType(uint32(Loadshare)), params.NewRoutingContext(1), nil),
+	} {
+		enc, err := Encode(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Receive(now, 0, enc)
+	}
+	s.Ready()
+	if s.State() != ASPActive {
+		b.Fatalf("ASP %v, not active", s.State())
+	}
+	msg, err := AppendData(nil, benchData())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		s.Receive(now, 3, msg)
+		if r := s.Ready(); len(r.Events) != 1 || len(r.Sends) != 0 {
+			b.Fatalf("outputs %+v", r)
+		}
+	}
 }

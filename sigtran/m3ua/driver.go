@@ -298,16 +298,8 @@ func (e *engine) unsent(id AssocID, u UserData, reason string) {
 // unsentOf decodes b, an encoded M3UA message that did not reach the peer
 // of association id: ok when it is DATA, whose payload the event owns.
 func unsentOf(id AssocID, b []byte, reason string) (ev DataUnsent, ok bool) {
-	m, err := Decode(b)
-	if err != nil {
-		return ev, false
-	}
-	d, isData := m.(*messages.Data)
-	if !isData {
-		return ev, false
-	}
-	u, pe := UserDataOf(d)
-	if pe != nil {
+	var u UserData
+	if isData, pe := DecodeData(b, &u); !isData || pe != nil {
 		return ev, false
 	}
 	u.Payload = append([]byte(nil), u.Payload...)

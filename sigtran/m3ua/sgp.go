@@ -238,6 +238,23 @@ func (s *SGP) Receive(now time.Time, a AssocID, stream uint16, b []byte) {
 		s.counters.Ignored++
 		return
 	}
+	if isDataHeader(b) {
+		// DATA, the bulk of the traffic, decodes without allocating.
+		var u UserData
+		var x dataExtra
+		_, pe := decodeData(b, &u, &x)
+		if pe == nil {
+			s.counters.Received++
+			pe = checkStream(ClassTransfer, messages.MsgTypePayloadData, stream)
+			if pe == nil {
+				pe = s.data(p, u, &x)
+			}
+		}
+		if pe != nil {
+			s.refuse(a, stream, b, pe)
+		}
+		return
+	}
 	m, err := Decode(b)
 	if err != nil {
 		s.refuse(a, stream, b, err.(*ProtocolError))
@@ -263,8 +280,6 @@ func (s *SGP) Receive(now time.Time, a AssocID, stream uint16, b []byte) {
 		pe = s.aspActive(now, p, m)
 	case *messages.AspInactive:
 		pe = s.aspInactive(now, p, m)
-	case *messages.Data:
-		pe = s.data(p, m)
 	case *messages.Error:
 		s.counters.ErrorsReceived++
 		code, _ := uint32Of(m.ErrorCode)
@@ -565,14 +580,13 @@ func (s *SGP) ActiveRCs(a AssocID) []uint32 {
 
 func (s *SGP) sortedPeers() []AssocID { return slices.Sorted(maps.Keys(s.peers)) }
 
-// data handles DATA from an ASP.
-func (s *SGP) data(p *sgpPeer, m *messages.Data) *ProtocolError {
-	u, pe := UserDataOf(m)
-	if pe != nil {
+// data handles DATA from an ASP: its user data and Network Appearance.
+func (s *SGP) data(p *sgpPeer, u UserData, x *dataExtra) *ProtocolError {
+	if pe := x.rcError(); pe != nil {
 		return pe
 	}
-	if pe := s.checkNA(m.NetworkAppearance); pe != nil {
-		return pe
+	if x.hasNA && s.cfg.HasNA && x.na != s.cfg.NA {
+		return perr(ErrInvalidNetworkAppearance, "network appearance %d, the SGP's is %d", x.na, s.cfg.NA)
 	}
 	if len(p.active) == 0 {
 		return perr(ErrUnexpectedMessage, "DATA from an ASP that is not active")
