@@ -33,7 +33,9 @@ type Options struct {
 	Log       *zap.Logger
 	// Alarms, when set, hears of empty and short pools and of ASPs down.
 	Alarms Alarms
-	// Registerer, when set, gets the gateway's metrics (sigpool_gateway_…).
+	// Registerer, when set, gets the gateway's metrics (sigpool_gateway_…),
+	// its registrar's (sigpool_rserpool_…) and both M3UA sides'
+	// (sigpool_m3ua_…{side="network"|"servers"}).
 	Registerer prometheus.Registerer
 	// RefreshInterval is how often pool membership is read again besides
 	// on registrar events, and cookies expire (default 200 ms).
@@ -121,7 +123,7 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 		streams: map[m3ua.AssocID]uint16{},
 		live:    make([]int, len(cfg.Services)),
 		selection: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "sigpool_gateway_selection_seconds",
+			Name:    "sigpool_gateway_selection_duration_seconds",
 			Help:    "Time to select a pool element by policy from the registrar's handlespace.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10),
 		}),
@@ -157,8 +159,13 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 	})
 	g.core = NewCore(cfg, registrarPools{d: g.reg, hist: g.selection})
 	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(collector{g}); err != nil {
-			return nil, fmt.Errorf("gateway: metrics: %w", err)
+		for _, c := range []prometheus.Collector{collector{g}, enrp.NewCollector(g.reg),
+			prometheus.WrapCollectorWith(prometheus.Labels{"side": "network"}, m3ua.NewServerCollector(g.net)),
+			prometheus.WrapCollectorWith(prometheus.Labels{"side": "servers"}, m3ua.NewServerCollector(g.srv)),
+		} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("gateway: metrics: %w", err)
+			}
 		}
 	}
 	return g, nil

@@ -2,12 +2,18 @@ package gateway
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// The gateway's metrics: its own (below), the embedded registrar's
+// (sigpool_rserpool_…, enrp.NewCollector) and both M3UA sides'
+// (sigpool_m3ua_…, m3ua.NewServerCollector, with label side="network" or
+// "servers"). deploy/prometheus and deploy/grafana query these names; the
+// deploy package's tests fail on a name no collector exports.
+
 var (
 	descMSUs = prometheus.NewDesc("sigpool_gateway_msus_total",
 		"MSUs through the gateway, by direction: network_in, server_in (received), to_servers, to_network (sent).",
 		[]string{"direction"}, nil)
-	descDiscarded = prometheus.NewDesc("sigpool_gateway_discarded_total",
-		"MSUs and cookies the gateway discarded, by reason.", []string{"reason"}, nil)
+	descDiscarded = prometheus.NewDesc("sigpool_gateway_msus_discarded_total",
+		"MSUs the gateway discarded (and malformed cookies, reason cookie_malformed), by reason.", []string{"reason"}, nil)
 	descActive = prometheus.NewDesc("sigpool_gateway_dialogues_active",
 		"Dialogues begun and not yet ended or aborted, as the gateway saw them (an estimate).", nil, nil)
 	descStarted = prometheus.NewDesc("sigpool_gateway_dialogues_started_total",
@@ -22,8 +28,8 @@ var (
 		"Dialogue state cookies held.", nil, nil)
 	descCookieDrops = prometheus.NewDesc("sigpool_gateway_cookies_dropped_total",
 		"Cookies dropped before their dialogue ended, by reason (evicted, expired).", []string{"reason"}, nil)
-	descQueue = prometheus.NewDesc("sigpool_gateway_queue_depth",
-		"Inputs waiting for the gateway's loop.", nil, nil)
+	descQueue = prometheus.NewDesc("sigpool_gateway_queue_messages",
+		"Inputs (messages and state changes) waiting for the gateway's loop.", nil, nil)
 	descLive = prometheus.NewDesc("sigpool_gateway_pool_live_elements",
 		"Live elements of each service's pool: in the handlespace and ASP-ACTIVE here.", []string{"pool"}, nil)
 )
