@@ -39,24 +39,24 @@ func activeASP(x *tcx) *aspIUT {
 
 func aspASPSM() []tp {
 	return []tp{
-		{"M3UA_ASP_ASPSM_V_001", "once associated, the ASP sends ASPUP on stream 0 with its ASP Identifier", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_V_002", "once associated, the ASP sends ASPUP on stream 0 with its ASP Identifier", func(x *tcx) {
 			cfg := aspCfg()
 			cfg.ASPID, cfg.HasASPID = 0xa5a5, true
 			a := x.startASP(cfg)
 			a.p.expect(mgmt(x, messages.NewAspUp(params.NewAspIdentifier(0xa5a5), nil)))
 		}},
-		{"M3UA_ASP_ASPSM_V_002", "ASPUP is sent again when T(ack) expires without ASPUP ACK", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_X_001", "ASPUP is sent again when T(ack) expires without ASPUP ACK", func(x *tcx) {
 			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 		}},
-		{"M3UA_ASP_ASPSM_V_003", "ASPUP ACK moves the ASP to ASP-INACTIVE; it then asks to be active (ASPAC with Traffic Mode and Routing Context)", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_V_001", "ASPUP ACK moves the ASP to ASP-INACTIVE; it then asks to be active (ASPAC with Traffic Mode and Routing Context)", func(x *tcx) {
 			a := x.startASP(aspCfg())
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
 			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
 		}},
-		{"M3UA_ASP_ASPSM_V_004", "BEAT from the SGP is answered with BEAT ACK echoing the data", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_V_008", "BEAT from the SGP is answered with BEAT ACK echoing the data", func(x *tcx) {
 			a := x.startASP(aspCfg())
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -77,7 +77,7 @@ func aspASPSM() []tp {
 				x.Errorf("Shutdown: %v", err)
 			}
 		}},
-		{"M3UA_ASP_ASPSM_V_006", "with BEAT configured, the ASP sends BEAT and accepts the BEAT ACK", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_X_002", "with BEAT configured, the ASP sends BEAT and accepts the BEAT ACK", func(x *tcx) {
 			cfg := aspCfg()
 			cfg.Beat = m3ua.BeatConfig{Interval: 200 * time.Millisecond, Timeout: 5 * time.Second}
 			a := x.startASP(cfg)
@@ -95,12 +95,12 @@ func aspASPSM() []tp {
 			a.p.send(0, messages.NewHeartbeatAck(params.NewHeartbeatData(append([]byte(nil), m.(*messages.Heartbeat).HeartbeatData.Data...))))
 			a.p.expectUp()
 		}},
-		{"M3UA_ASP_ASPSM_V_007", "an unsolicited ASPDN ACK from the SGP takes the ASP to ASP-DOWN", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_X_007", "an unsolicited ASPDN ACK from the SGP takes the ASP to ASP-DOWN", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewAspDownAck(nil))
 			a.waitState(x, m3ua.ASPDown)
 		}},
-		{"M3UA_ASP_ASPSM_V_008", "with BEAT on, an SGP that leaves a BEAT unanswered beyond the timeout is cut off: the ASP aborts the association", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_X_003", "with BEAT on, an SGP that leaves a BEAT unanswered beyond the timeout is cut off: the ASP aborts the association", func(x *tcx) {
 			cfg := aspCfg()
 			cfg.Beat = m3ua.BeatConfig{Interval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond}
 			a := x.startASP(cfg)
@@ -115,24 +115,24 @@ func aspASPSM() []tp {
 			a.p.expectEnded()
 			a.waitState(x, m3ua.ASPDown)
 		}},
-		{"M3UA_ASP_ASPSM_I_001", "ERR Refused - Management Blocking in answer to ASPUP stops its retransmission", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_X_004", "ERR Refused - Management Blocking in answer to ASPUP stops its retransmission", func(x *tcx) {
 			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, errMsg(m3ua.ErrRefusedManagementBlocking))
 			a.p.expectNothingFor(3 * x.e.ack)
 		}},
-		{"M3UA_ASP_ASPSM_I_002", "a message with version 2 gets ERR Invalid Version", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_X_005", "a message with version 2 gets ERR Invalid Version", func(x *tcx) {
 			a := activeASP(x)
 			a.p.sendRaw(0, withHeader(enc(x, messages.NewHeartbeat(nil)), 2, 3, 3))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidVersion)))
 			a.p.expectUp()
 		}},
-		{"M3UA_ASP_ASPSM_I_003", "a message of an unknown class gets ERR Unsupported Message Class", func(x *tcx) {
+		{"M3UA_ASP_MTR_I_002", "a message of an unknown class gets ERR Unsupported Message Class", func(x *tcx) {
 			a := activeASP(x)
 			a.p.sendRaw(0, rawMsg(12, 1))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnsupportedMessageClass)))
 		}},
-		{"M3UA_ASP_ASPSM_I_004", "ASPUP sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+		{"M3UA_ASP_ASPSM_X_006", "ASPUP sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewAspUp(nil, nil))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
@@ -142,30 +142,30 @@ func aspASPSM() []tp {
 
 func aspASPTM() []tp {
 	return []tp{
-		{"M3UA_ASP_ASPTM_V_001", "ASPAC ACK moves the ASP to ASP-ACTIVE", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_V_002", "ASPAC ACK moves the ASP to ASP-ACTIVE", func(x *tcx) {
 			activeASP(x)
 		}},
-		{"M3UA_ASP_ASPTM_V_002", "ASPAC is sent again when T(ack) expires without ASPAC ACK", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_001", "ASPAC is sent again when T(ack) expires without ASPAC ACK", func(x *tcx) {
 			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
 			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
 			a.p.expect(mgmt(x, aspac(m3ua.Override, 1)))
 		}},
-		{"M3UA_ASP_ASPTM_V_003", "NTFY Alternate ASP Active takes the ASP to ASP-INACTIVE", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_002", "NTFY Alternate ASP Active takes the ASP to ASP-INACTIVE", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, ntfyOther(m3ua.StatusAlternateASPActive, 1))
 			a.waitState(x, m3ua.ASPInactive)
 			a.p.expectNothing()
 		}},
-		{"M3UA_ASP_ASPTM_V_004", "administrative deactivation sends ASPIA with the Routing Context; ASPIA ACK makes the ASP inactive", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_V_005", "administrative deactivation sends ASPIA with the Routing Context; ASPIA ACK makes the ASP inactive", func(x *tcx) {
 			a := activeASP(x)
 			a.c.Deactivate()
 			a.p.expect(mgmt(x, aspia(1)))
 			a.p.send(0, aspiaAck(1))
 			a.waitState(x, m3ua.ASPInactive)
 		}},
-		{"M3UA_ASP_ASPTM_V_005", "an ASP with no configured Routing Context sends ASPAC without Routing Context", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_003", "an ASP with no configured Routing Context sends ASPAC without Routing Context", func(x *tcx) {
 			a := x.startASP(m3ua.ASPConfig{AutoActivate: true, Mode: m3ua.Loadshare})
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -173,7 +173,7 @@ func aspASPTM() []tp {
 			a.p.send(0, aspacAck(m3ua.Loadshare))
 			a.waitState(x, m3ua.ASPActive)
 		}},
-		{"M3UA_ASP_ASPTM_V_006", "NTFY AS-PENDING and AS-ACTIVE are taken without answer and the ASP stays active", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_004", "NTFY AS-PENDING and AS-ACTIVE are taken without answer and the ASP stays active", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, ntfyAS(m3ua.StatusASActive, 1))
 			a.p.send(0, ntfyAS(m3ua.StatusASPending, 1))
@@ -182,7 +182,7 @@ func aspASPTM() []tp {
 				x.Errorf("ASP %v", st)
 			}
 		}},
-		{"M3UA_ASP_ASPTM_I_001", "ERR Unsupported Traffic Mode Type in answer to ASPAC stops its retransmission", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_006", "ERR Unsupported Traffic Mode Type in answer to ASPAC stops its retransmission", func(x *tcx) {
 			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -190,7 +190,7 @@ func aspASPTM() []tp {
 			a.p.send(0, errMsg(m3ua.ErrUnsupportedTrafficMode))
 			a.p.expectNothingFor(3 * x.e.ack)
 		}},
-		{"M3UA_ASP_ASPTM_I_002", "ERR Invalid Routing Context in answer to ASPAC stops its retransmission", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_007", "ERR Invalid Routing Context in answer to ASPAC stops its retransmission", func(x *tcx) {
 			a := x.startASP(shortAck(x))
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -198,7 +198,7 @@ func aspASPTM() []tp {
 			a.p.send(0, errMsg(m3ua.ErrInvalidRoutingContext, 1))
 			a.p.expectNothingFor(3 * x.e.ack)
 		}},
-		{"M3UA_ASP_ASPTM_I_003", "an ASPAC ACK nobody asked for is ignored: no state change, nothing sent", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_008", "an ASPAC ACK nobody asked for is ignored: no state change, nothing sent", func(x *tcx) {
 			a := x.startASP(m3ua.ASPConfig{RCs: []uint32{1}})
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -209,7 +209,7 @@ func aspASPTM() []tp {
 				x.Errorf("ASP %v", st)
 			}
 		}},
-		{"M3UA_ASP_ASPTM_I_004", "ASPAC sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_009", "ASPAC sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, aspac(0, 1))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
@@ -219,7 +219,7 @@ func aspASPTM() []tp {
 
 func aspMTR() []tp {
 	return []tp{
-		{"M3UA_ASP_MTR_V_001", "DATA from the SGP reaches the layer above with Routing Context, label and payload", func(x *tcx) {
+		{"M3UA_ASP_MTR_X_001", "DATA from the SGP reaches the layer above with Routing Context, label and payload", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(2, data(1, true, 0x10, 0x20, 9, "payload"))
 			a.rec.waitFor(x, "the DATA", func() bool { return len(a.rec.data) == 1 })
@@ -252,12 +252,12 @@ func aspMTR() []tp {
 				stream = int(it.stream)
 			}
 		}},
-		{"M3UA_ASP_MTR_I_001", "DATA on stream 0 gets ERR Invalid Stream Identifier", func(x *tcx) {
+		{"M3UA_ASP_MTR_X_002", "DATA on stream 0 gets ERR Invalid Stream Identifier", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, data(1, true, 1, 2, 0, "x"))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidStreamIdentifier)))
 		}},
-		{"M3UA_ASP_MTR_I_002", "DATA before the ASP is active gets ERR Unexpected Message", func(x *tcx) {
+		{"M3UA_ASP_MTR_X_003", "DATA before the ASP is active gets ERR Unexpected Message", func(x *tcx) {
 			a := x.startASP(m3ua.ASPConfig{RCs: []uint32{1}})
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -265,7 +265,7 @@ func aspMTR() []tp {
 			a.p.send(1, data(1, true, 1, 2, 0, "x"))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
 		}},
-		{"M3UA_ASP_MTR_I_004", "DATA with a Routing Context the ASP is not configured for gets ERR Invalid Routing Context naming it, and is not delivered", func(x *tcx) {
+		{"M3UA_ASP_MTR_X_005", "DATA with a Routing Context the ASP is not configured for gets ERR Invalid Routing Context naming it, and is not delivered", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(1, data(77, true, 1, 2, 0, "x"))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidRoutingContext, 77)))
@@ -274,7 +274,7 @@ func aspMTR() []tp {
 				x.Errorf("%d DATA delivered", n)
 			}
 		}},
-		{"M3UA_ASP_MTR_I_003", "DATA without Protocol Data gets ERR Missing Parameter", func(x *tcx) {
+		{"M3UA_ASP_MTR_X_004", "DATA without Protocol Data gets ERR Missing Parameter", func(x *tcx) {
 			a := activeASP(x)
 			a.p.sendRaw(1, rawMsg(m3ua.ClassTransfer, 1, rawParam(params.RoutingContext, u32(1))))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrMissingParameter)))
@@ -287,7 +287,7 @@ func aspRKM() []tp {
 		return m3ua.ASPConfig{AutoActivate: true, Register: []m3ua.RoutingKey{rk(5, 300)}}
 	}
 	return []tp{
-		{"M3UA_ASP_RKM_V_001", "an ASP with a routing key sends REG REQ after ASPUP ACK, and ASPAC for the granted Routing Context", func(x *tcx) {
+		{"M3UA_ASP_RKM_V_002", "an ASP with a routing key sends REG REQ after ASPUP ACK, and ASPAC for the granted Routing Context", func(x *tcx) {
 			a := x.startASP(reg())
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -295,7 +295,7 @@ func aspRKM() []tp {
 			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1234}))
 			a.p.expect(mgmt(x, aspac(0, 1234)))
 		}},
-		{"M3UA_ASP_RKM_V_002", "a refused registration leaves the ASP without Routing Context: no ASPAC", func(x *tcx) {
+		{"M3UA_ASP_RKM_X_001", "a refused registration leaves the ASP without Routing Context: no ASPAC", func(x *tcx) {
 			a := x.startASP(reg())
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, messages.NewAspUpAck(nil, nil))
@@ -303,13 +303,13 @@ func aspRKM() []tp {
 			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.PermissionDenied, RC: 0}))
 			a.p.expectNothing()
 		}},
-		{"M3UA_ASP_RKM_I_001", "REG RSP while ASP-DOWN gets ERR Unexpected Message", func(x *tcx) {
+		{"M3UA_ASP_RKM_X_002", "REG RSP while ASP-DOWN gets ERR Unexpected Message", func(x *tcx) {
 			a := x.startASP(reg())
 			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
 			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1}))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
 		}},
-		{"M3UA_ASP_RKM_I_002", "REG REQ sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+		{"M3UA_ASP_RKM_X_003", "REG REQ sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(1, 2)}})
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
@@ -330,31 +330,31 @@ func aspSSNM() []tp {
 		}
 	}
 	return []tp{
-		{"M3UA_ASP_SSNM_V_001", "DUNA makes the destination unavailable", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_001", "DUNA makes the destination unavailable", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(1), apc(0x123), nil))
 			reach(x, a, 0x123, m3ua.DestUnavailable)
 			a.p.expectNothing()
 		}},
-		{"M3UA_ASP_SSNM_V_002", "DAVA after DUNA makes the destination available again", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_002", "DAVA after DUNA makes the destination available again", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(1), apc(0x123), nil))
 			reach(x, a, 0x123, m3ua.DestUnavailable)
 			a.p.send(0, messages.NewDestinationAvailable(nil, rcP(1), apc(0x123), nil))
 			reach(x, a, 0x123, m3ua.DestAvailable)
 		}},
-		{"M3UA_ASP_SSNM_V_003", "DRST makes the destination restricted", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_003", "DRST makes the destination restricted", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewDestinationRestricted(nil, rcP(1), apc(0x124), nil))
 			reach(x, a, 0x124, m3ua.DestRestricted)
 		}},
-		{"M3UA_ASP_SSNM_V_004", "DUNA with a masked APC (mask 8) makes every point code it covers unavailable", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_004", "DUNA with a masked APC (mask 8) makes every point code it covers unavailable", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(1), apc(m3ua.APC(0x1200, 8)), nil))
 			reach(x, a, 0x12ab, m3ua.DestUnavailable)
 			reach(x, a, 0x1300, m3ua.DestAvailable)
 		}},
-		{"M3UA_ASP_SSNM_V_005", "SCON is reported to the layer above with the congestion level", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_005", "SCON is reported to the layer above with the congestion level", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewSignallingCongestion(nil, rcP(1), apc(0x55), nil, params.NewCongestionIndications(3), nil))
 			a.rec.waitFor(x, "CongestionChanged", func() bool {
@@ -366,7 +366,7 @@ func aspSSNM() []tp {
 				return false
 			})
 		}},
-		{"M3UA_ASP_SSNM_V_006", "DUPU is reported to the layer above with user and cause", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_006", "DUPU is reported to the layer above with user and cause", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewDestinationUserPartUnavailable(nil, rcP(1), apc(0x56), params.NewUserCause(5, m3ua.CauseInaccessibleRemote), nil))
 			a.rec.waitFor(x, "UserPartUnavailable", func() bool {
@@ -378,22 +378,22 @@ func aspSSNM() []tp {
 				return false
 			})
 		}},
-		{"M3UA_ASP_SSNM_V_007", "the ASP audits destinations with DAUD carrying the APCs", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_007", "the ASP audits destinations with DAUD carrying the APCs", func(x *tcx) {
 			a := activeASP(x)
 			a.c.Audit(0x77, 0x78)
 			a.p.expect(on(x, anyStream, messages.NewDestinationStateAudit(nil, rcP(1), params.NewAffectedPointCode(0x77, 0x78), nil)))
 		}},
-		{"M3UA_ASP_SSNM_I_001", "DUNA without Affected Point Code gets ERR Missing Parameter", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_008", "DUNA without Affected Point Code gets ERR Missing Parameter", func(x *tcx) {
 			a := activeASP(x)
 			a.p.sendRaw(0, rawMsg(m3ua.ClassSSNM, 1, rawParam(params.RoutingContext, u32(1))))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrMissingParameter)))
 		}},
-		{"M3UA_ASP_SSNM_I_002", "DAUD sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_009", "DAUD sent to the ASP gets ERR Unexpected Message", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewDestinationStateAudit(nil, nil, apc(0x77), nil))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
 		}},
-		{"M3UA_ASP_SSNM_I_003", "DUNA naming a routing context the ASP does not serve gets ERR Invalid Routing Context naming it; the destination stays available", func(x *tcx) {
+		{"M3UA_ASP_SSNM_X_010", "DUNA naming a routing context the ASP does not serve gets ERR Invalid Routing Context naming it; the destination stays available", func(x *tcx) {
 			a := activeASP(x)
 			a.p.send(0, messages.NewDestinationUnavailable(nil, rcP(7), apc(0x124), nil))
 			a.p.expect(mgmt(x, errMsg(m3ua.ErrInvalidRoutingContext, 7)))
@@ -408,7 +408,7 @@ func aspSSNM() []tp {
 // the SGP's NTFYs.
 func aspASView() []tp {
 	return []tp{
-		{"M3UA_ASP_ASPTM_V_007", "the ASP's view of its AS follows the SGP: AS-ACTIVE once its ASPAC is acknowledged, AS-PENDING on NTFY AS-PENDING, AS-ACTIVE again on NTFY AS-ACTIVE", func(x *tcx) {
+		{"M3UA_ASP_ASPTM_X_005", "the ASP's view of its AS follows the SGP: AS-ACTIVE once its ASPAC is acknowledged, AS-PENDING on NTFY AS-PENDING, AS-ACTIVE again on NTFY AS-ACTIVE", func(x *tcx) {
 			a := activeASP(x)
 			view := func(want m3ua.ASState) {
 				x.Helper()
@@ -432,4 +432,11 @@ func aspSuite() []tp {
 	return all
 }
 
-func suite() []tp { return append(append(sgpSuite(), aspSuite()...), ipspSuite()...) }
+// suite is every test purpose, in the order of tpOrder.
+func suite() []tp {
+	var all []tp
+	for _, g := range [][]tp{sgpSuite(), tsSGP(), aspSuite(), tsASP(), ipspSuite()} {
+		all = append(all, g...)
+	}
+	return sortTPs(all)
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,11 +78,16 @@ func runSuite(t *testing.T, e *env, tps []tp) {
 	var vs []verdict
 	for _, p := range tps {
 		x := &tcx{e: e}
+		ran := false
 		ok := t.Run(p.id, func(t *testing.T) {
+			ran = true
 			x.T = t
 			t.Logf("purpose: %s", p.purpose)
 			p.run(x)
 		})
+		if !ran {
+			continue // not selected by -run
+		}
 		v := verdict{tp: p, result: "PASS"}
 		switch {
 		case x.na != "":
@@ -91,6 +97,10 @@ func runSuite(t *testing.T, e *env, tps []tp) {
 		}
 		vs = append(vs, v)
 	}
+	for _, o := range tsOpen() {
+		vs = append(vs, verdict{tp: tp{id: o.id, purpose: o.purpose}, result: o.verdict, reason: o.reason})
+	}
+	slices.SortStableFunc(vs, func(a, b verdict) int { return strings.Compare(tpOrder(a.tp.id), tpOrder(b.tp.id)) })
 	printTable(e.name, vs)
 }
 
@@ -105,12 +115,15 @@ func printTable(name string, vs []verdict) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nM3UA conformance (%s)\n", name)
 	fmt.Fprintf(&b, "%-24s %-7s %s\n", "test purpose", "verdict", "purpose / reason")
-	type count struct{ pass, fail, na int }
+	type count struct{ pass, fail, na, untested int }
 	counts := map[string]*count{}
 	for _, v := range vs {
 		text := v.tp.purpose
-		if v.reason != "" {
-			text = "not applicable: " + v.reason
+		switch v.result {
+		case "NA":
+			text = "not applicable: " + v.reason + " [" + v.tp.purpose + "]"
+		case "UNTESTED":
+			text = "not tested: " + v.reason + " [" + v.tp.purpose + "]"
 		}
 		fmt.Fprintf(&b, "%-24s %-7s %s\n", v.tp.id, v.result, text)
 		k := v.tp.role() + "/" + v.tp.group()
@@ -124,6 +137,8 @@ func printTable(name string, vs []verdict) {
 			c.pass++
 		case "FAIL":
 			c.fail++
+		case "UNTESTED":
+			c.untested++
 		default:
 			c.na++
 		}
@@ -133,17 +148,17 @@ func printTable(name string, vs []verdict) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(&b, "\n%-10s %5s %5s %5s %7s\n", "role/group", "pass", "fail", "na", "target")
+	fmt.Fprintf(&b, "\n%-10s %5s %5s %5s %8s %7s\n", "role/group", "pass", "fail", "na", "untested", "target")
 	var tot count
 	for _, k := range keys {
 		c := counts[k]
 		if c == nil {
 			c = &count{}
 		}
-		tot.pass, tot.fail, tot.na = tot.pass+c.pass, tot.fail+c.fail, tot.na+c.na
-		fmt.Fprintf(&b, "%-10s %5d %5d %5d %7d\n", k, c.pass, c.fail, c.na, targets[k])
+		tot.pass, tot.fail, tot.na, tot.untested = tot.pass+c.pass, tot.fail+c.fail, tot.na+c.na, tot.untested+c.untested
+		fmt.Fprintf(&b, "%-10s %5d %5d %5d %8d %7d\n", k, c.pass, c.fail, c.na, c.untested, targets[k])
 	}
-	fmt.Fprintf(&b, "%-10s %5d %5d %5d\n", "total", tot.pass, tot.fail, tot.na)
+	fmt.Fprintf(&b, "%-10s %5d %5d %5d %8d\n", "total", tot.pass, tot.fail, tot.na, tot.untested)
 	fmt.Print(b.String())
 }
 
