@@ -8,6 +8,7 @@ import (
 
 	"github.com/sigpool/sigpool/sigtran/sctp"
 	"github.com/sigpool/sigpool/sigtran/sctp/sctptest"
+	"github.com/wmnsk/go-m3ua/messages"
 )
 
 // Two IPSPs over the drivers: a Server and a Client in IPSP mode, single
@@ -88,5 +89,82 @@ func TestStartClientIPSPMustRequest(t *testing.T) {
 	_, err := StartClient(ClientConfig{Transport: sctptest.NewNetwork(), SGPs: []sctp.Addr{sgpAddr}, IPSP: &IPSPConfig{Exchange: SingleExchange}})
 	if err == nil {
 		t.Fatal("a single-exchange client IPSP that does not initiate was accepted")
+	}
+}
+
+// An IPSP server's graceful Shutdown takes its own ASP down at the peer
+// (ASPIA, ASPDN, each acknowledged) before SCTP SHUTDOWN when it requests
+// (double exchange); in single exchange, answering, it has no state of its
+// own and sends neither.
+func TestServerIPSPShutdownSendsASPIAAndASPDN(t *testing.T) {
+	for _, x := range []IPSPExchange{DoubleExchange, SingleExchange} {
+		t.Run(x.String(), func(t *testing.T) {
+			net := sctptest.NewNetwork()
+			srv := startServer(t, net, ServerConfig{
+				SGP:  SGPConfig{ASes: []ASConfig{{RC: 4, Mode: Loadshare}}},
+				IPSP: &IPSPConfig{Exchange: x, ASP: ASPConfig{ASPID: 2, HasASPID: true, RCs: []uint32{4}, Mode: Loadshare, AutoActivate: true}},
+			})
+			cliSink := newSink()
+			c := startClient(t, ClientConfig{
+				ASP:       ASPConfig{ASPID: 1, HasASPID: true, RCs: []uint32{4}, Mode: Loadshare, AutoActivate: true},
+				Transport: net, Local: aspAddr(1), SGPs: []sctp.Addr{sgpAddr}, Handlers: cliSink.handlers(),
+				Backoff: Backoff{Initial: time.Hour}, // no reconnection after the shutdown
+				IPSP:    &IPSPConfig{Exchange: x, Initiator: true, SGP: SGPConfig{ASes: []ASConfig{{RC: 4, Mode: Loadshare}}}},
+			})
+			waitActive(t, c, 1)
+			// serverAt is the server's own ASP state transitions as the
+			// client's answering half saw them, up to the association's end.
+			serverAt := func() (tr []ASPState, ended bool) {
+				for _, e := range cliSink.events {
+					switch e := e.(type) {
+					case ASPStateChanged:
+						if !e.Local && e.ASPID == 2 {
+							tr = append(tr, e.From, e.To)
+						}
+					case AssocEnded:
+						return tr, true
+					}
+				}
+				return tr, false
+			}
+			if x == DoubleExchange {
+				cliSink.waitFor(t, "the server IPSP active at the client", func() bool {
+					tr, _ := serverAt()
+					return len(tr) > 0 && tr[len(tr)-1] == ASPActive
+				})
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cliSink.waitFor(t, "the association to end", func() bool { _, ended := serverAt(); return ended })
+			cliSink.mu.Lock()
+			tr, _ := serverAt()
+			cliSink.mu.Unlock()
+			dc := srv.DriverCounters()
+			sent := func(class, typ uint8) uint64 { return dc.msgs[dirOut][class][typ].Load() }
+			got := func(class, typ uint8) uint64 { return dc.msgs[dirIn][class][typ].Load() }
+			aspia, aspdn := sent(ClassASPTM, messages.MsgTypeAspInactive), sent(ClassASPSM, messages.MsgTypeAspDown)
+			iaAck, dnAck := got(ClassASPTM, messages.MsgTypeAspInactiveAck), got(ClassASPSM, messages.MsgTypeAspDownAck)
+			if x == SingleExchange {
+				if aspia != 0 || aspdn != 0 || len(tr) != 0 {
+					t.Fatalf("answering server sent ASPIA %d, ASPDN %d; its states at the client %v", aspia, aspdn, tr)
+				}
+				return
+			}
+			if aspia != 1 || aspdn != 1 || iaAck != 1 || dnAck != 1 {
+				t.Fatalf("sent ASPIA %d, ASPDN %d; received ASPIA ACK %d, ASPDN ACK %d; want 1 each", aspia, aspdn, iaAck, dnAck)
+			}
+			// Down, inactive, active, then inactive and down by the
+			// server's requests, all before the association ended.
+			want := []ASPState{ASPDown, ASPInactive, ASPInactive, ASPActive, ASPActive, ASPInactive, ASPInactive, ASPDown}
+			if !slices.Equal(tr, want) {
+				t.Fatalf("the server's states at the client, in pairs from/to: %v, want %v", tr, want)
+			}
+			if st := srv.LocalState(1); st != ASPDown {
+				t.Fatalf("server's own state %v after Shutdown", st)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sigpool/sigpool/sigtran/sctp"
+	"github.com/wmnsk/go-m3ua/messages"
 )
 
 // ServerConfig configures a Server.
@@ -40,6 +41,10 @@ type Server struct {
 	closing  bool
 	wg       sync.WaitGroup
 	peerAddr map[AssocID]sctp.Addr
+
+	// changed is closed and replaced (under mu) when the IPSP's own state
+	// at a peer changes or an ERR arrives: what Shutdown waits on.
+	changed chan struct{}
 }
 
 // NewServer returns a server; Serve starts it on a listener.
@@ -51,6 +56,20 @@ func NewServer(cfg ServerConfig) *Server {
 		s.ipsp = NewIPSP(ic)
 		s.sgp = s.ipsp.SGP()
 		s.init(s.ipsp, s.ipsp.Timer, cfg.Handlers, cfg.SendTimeout)
+		s.changed = make(chan struct{})
+		s.onEvent = func(e Event) {
+			switch e := e.(type) {
+			case ASPStateChanged:
+				if !e.Local {
+					return
+				}
+			case ErrorReceived:
+			default:
+				return
+			}
+			close(s.changed)
+			s.changed = make(chan struct{})
+		}
 		return s
 	}
 	s.sgp = NewSGP(cfg.SGP)
@@ -233,12 +252,18 @@ func (s *Server) Counters() Counters {
 // DriverCounters returns the driver's own counters.
 func (s *Server) DriverCounters() *DriverCounters { return &s.counters }
 
-// Shutdown stops accepting, takes every ASP down (an unsolicited ASPDN
-// ACK), shuts every association down gracefully (SCTP SHUTDOWN, which
-// delivers what was sent first) and waits for their readers to end, or for
-// ctx; then it aborts what is left.
+// Shutdown stops accepting; an IPSP server that requests (double
+// exchange, or single exchange as initiator) then takes its own ASP down at
+// every peer as a Client does: ASPIA where it is active and the peer's
+// ack, ASPDN and its ack. Then Shutdown takes every peer ASP down (an
+// unsolicited ASPDN ACK), shuts every association down gracefully (SCTP
+// SHUTDOWN, which delivers what was sent first) and waits for their
+// readers to end, or for ctx; then it aborts what is left. An error from
+// the IPSP's own ASPIA/ASPDN (ctx ended before the acks) is returned, the
+// rest of the shutdown still done.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopListening()
+	localErr := s.localDown(ctx)
 	s.step(func(now time.Time) {
 		for id := range s.assocs {
 			s.sgp.TakeDown(now, id)
@@ -254,7 +279,76 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, a := range as {
 		a.Close()
 	}
-	return s.wait(ctx)
+	return errors.Join(localErr, s.wait(ctx))
+}
+
+// localDown is an IPSP server's own graceful ASP shutdown on every
+// association (ASPIA where active, then ASPDN, each acknowledged); nothing
+// for an SGP or an IPSP that only answers. An ASPAC in flight is let
+// finish first, so that ASPIA follows its ack. It returns when the IPSP is
+// ASP-DOWN with nothing pending at every peer, or ctx's error. T(ack)
+// retransmits a request not answered.
+func (s *Server) localDown(ctx context.Context) error {
+	if s.ipsp == nil || !s.ipsp.cfg.requests() {
+		return nil
+	}
+	s.step(func(time.Time) {
+		for id := range s.assocs {
+			if l := s.ipsp.Local(id); l != nil {
+				l.cfg.AutoActivate = false // no ASPAC after an ASPUP ACK or a registration
+			}
+		}
+	})
+	if err := s.waitLocal(ctx, func(l *ASP) bool { return !l.pendingIs(ClassASPTM, messages.MsgTypeAspActive) }); err != nil {
+		return err
+	}
+	s.step(func(now time.Time) {
+		for id := range s.assocs {
+			if l := s.ipsp.Local(id); l != nil {
+				l.Deactivate(now)
+			}
+		}
+	})
+	if err := s.waitLocal(ctx, func(l *ASP) bool {
+		return l.State() != ASPActive && !l.pendingIs(ClassASPTM, messages.MsgTypeAspInactive)
+	}); err != nil {
+		return err
+	}
+	s.step(func(now time.Time) {
+		for id := range s.assocs {
+			if l := s.ipsp.Local(id); l != nil && (l.State() != ASPDown || l.pending != nil) {
+				l.Down(now)
+			}
+		}
+	})
+	return s.waitLocal(ctx, func(l *ASP) bool { return l.State() == ASPDown && l.pending == nil })
+}
+
+// waitLocal waits until cond holds for the IPSP's requesting half on every
+// association (one that ended has none), or for ctx. It wakes on the
+// requesting halves' state changes and ERRs, and every few milliseconds
+// for an ack that settles a request without changing the state.
+func (s *Server) waitLocal(ctx context.Context, cond func(*ASP) bool) error {
+	for {
+		s.mu.Lock()
+		ch, ok := s.changed, true
+		for id := range s.assocs {
+			if l := s.ipsp.Local(id); l != nil && !cond(l) {
+				ok = false
+				break
+			}
+		}
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // Close aborts every association at once.
