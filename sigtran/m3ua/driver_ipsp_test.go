@@ -112,21 +112,7 @@ func TestServerIPSPShutdownSendsASPIAAndASPDN(t *testing.T) {
 				IPSP:    &IPSPConfig{Exchange: x, Initiator: true, SGP: SGPConfig{ASes: []ASConfig{{RC: 4, Mode: Loadshare}}}},
 			})
 			waitActive(t, c, 1)
-			// serverAt is the server's own ASP state transitions as the
-			// client's answering half saw them, up to the association's end.
-			serverAt := func() (tr []ASPState, ended bool) {
-				for _, e := range cliSink.events {
-					switch e := e.(type) {
-					case ASPStateChanged:
-						if !e.Local && e.ASPID == 2 {
-							tr = append(tr, e.From, e.To)
-						}
-					case AssocEnded:
-						return tr, true
-					}
-				}
-				return tr, false
-			}
+			serverAt := func() ([]ASPState, bool) { tr, ended, _ := peerStates(cliSink.events, 2); return tr, ended }
 			if x == DoubleExchange {
 				cliSink.waitFor(t, "the server IPSP active at the client", func() bool {
 					tr, _ := serverAt()
@@ -167,4 +153,21 @@ func TestServerIPSPShutdownSendsASPIAAndASPDN(t *testing.T) {
 			}
 		})
 	}
+}
+
+// peerStates is the state transitions (from, to, from, to...) of the peer
+// ASP with identifier aspID as this end's answering half saw them in
+// events, up to the first association end, with that end's error.
+func peerStates(events []Event, aspID uint32) (tr []ASPState, ended bool, endErr error) {
+	for _, e := range events {
+		switch e := e.(type) {
+		case ASPStateChanged:
+			if !e.Local && e.ASPID == aspID {
+				tr = append(tr, e.From, e.To)
+			}
+		case AssocEnded:
+			return tr, true, e.Err
+		}
+	}
+	return tr, false, nil
 }
