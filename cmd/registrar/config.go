@@ -50,6 +50,10 @@ type File struct {
 	// Handle resolutions per second and burst per association (reload).
 	ResolutionRate  int `yaml:"resolution_rate"`
 	ResolutionBurst int `yaml:"resolution_burst"`
+	// Endpoint-unreachable reports per second and burst per association
+	// (reload).
+	ReportRate  int `yaml:"report_rate"`
+	ReportBurst int `yaml:"report_burst"`
 	// TagBits: PE identifiers' low TagBits bits unique per pool (0: off).
 	TagBits int `yaml:"tag_bits"`
 }
@@ -90,7 +94,7 @@ func (a addr) check(field string) error {
 var reloadable = map[string]bool{
 	"allow": true, "log_level": true, "keepalive": true, "keepalive_timeout": true,
 	"max_bad_pe_report": true, "report_window": true, "max_hres_items": true,
-	"resolution_rate": true, "resolution_burst": true,
+	"resolution_rate": true, "resolution_burst": true, "report_rate": true, "report_burst": true,
 }
 
 // Validate checks the file; each problem names its key.
@@ -148,7 +152,8 @@ func (f *File) Validate() error {
 		field string
 		v     int
 	}{{"max_bad_pe_report", f.MaxBadPEReport}, {"max_hres_items", f.MaxHResItems},
-		{"resolution_rate", f.ResolutionRate}, {"resolution_burst", f.ResolutionBurst}} {
+		{"resolution_rate", f.ResolutionRate}, {"resolution_burst", f.ResolutionBurst},
+		{"report_rate", f.ReportRate}, {"report_burst", f.ReportBurst}} {
 		if n.v < 0 {
 			bad(n.field, "%d: negative (0 takes the default)", n.v)
 		}
@@ -169,7 +174,7 @@ func settings(f File) (enrp.DriverConfig, enrp.Config) {
 		PeerHeartbeat: f.PeerHeartbeat, MaxTimeLastHeard: f.MaxTimeLastHeard,
 		MaxTimeNoResponse: f.MaxTimeNoResponse, TakeoverExpiry: f.TakeoverExpiry,
 		ResolutionRate: f.ResolutionRate, ResolutionBurst: f.ResolutionBurst, TagBits: f.TagBits,
-		Allow: allowList(f.Allow),
+		ReportRate: f.ReportRate, ReportBurst: f.ReportBurst, Allow: allowList(f.Allow),
 	}
 	dc.ASAPAddr = f.ASAP.Addr.Addr
 	cfg.ASAPTransport = rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: f.ASAP.Port, Addrs: f.ASAP.IPs}
@@ -203,7 +208,8 @@ func allowList(ss []string) []netip.Prefix {
 func (f *File) tunables() enrp.Tunables {
 	return enrp.Tunables{KeepAlive: f.KeepAlive, KeepAliveTimeout: f.KeepAliveTimeout,
 		MaxBadPEReport: f.MaxBadPEReport, ReportWindow: f.ReportWindow, MaxHResItems: f.MaxHResItems,
-		ResolutionRate: f.ResolutionRate, ResolutionBurst: f.ResolutionBurst, Allow: allowList(f.Allow)}
+		ResolutionRate: f.ResolutionRate, ResolutionBurst: f.ResolutionBurst,
+		ReportRate: f.ReportRate, ReportBurst: f.ReportBurst, Allow: allowList(f.Allow)}
 }
 
 // restartOnly returns an error naming every key whose value differs

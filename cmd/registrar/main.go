@@ -23,9 +23,10 @@
 // /metrics, the handlespace on /api/v1/pools, the alarms, /livez and
 // /readyz. SIGHUP re-reads the file: log_level, allow, keepalive,
 // keepalive_timeout, max_bad_pe_report, report_window, max_hres_items,
-// resolution_rate and resolution_burst take effect (the allow-list for the
-// next registrations, the keep-alive timers from the next one armed); a
-// change to any other key refuses the whole reload, naming the key (alarm
+// resolution_rate, resolution_burst, report_rate and report_burst take
+// effect (the allow-list for the next registrations, the keep-alive timers
+// from the next one armed, the rate limits from the next message); a change
+// to any other key refuses the whole reload, naming the key (alarm
 // config-reload-refused), and the registrar runs on. SIGTERM stops it: its
 // associations close, and its peers take its elements over.
 package main
@@ -125,6 +126,8 @@ func command(runner func(f File, reload func() (File, error)) error) *cobra.Comm
 	o.String("takeover-expiry", "takeover_expiry", "default 500ms")
 	o.String("resolution-rate", "resolution_rate", "handle resolutions per second and association (default 1000)")
 	o.String("resolution-burst", "resolution_burst", "handle resolution burst per association (default 200)")
+	o.String("report-rate", "report_rate", "endpoint-unreachable reports per second and association (default 10)")
+	o.String("report-burst", "report_burst", "endpoint-unreachable report burst per association (default 10)")
 	o.String("tag-bits", "tag_bits", "low PE identifier bits unique per pool (0: off; the gateway uses 16)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var f File
@@ -227,7 +230,8 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 			current = nf
 			log.Info("configuration reloaded", zap.String("log_level", lvl.String()), zap.Strings("allow", nf.Allow),
 				zap.Duration("keepalive", nf.KeepAlive), zap.Duration("keepalive_timeout", nf.KeepAliveTimeout),
-				zap.Int("resolution_rate", nf.ResolutionRate), zap.Int("resolution_burst", nf.ResolutionBurst))
+				zap.Int("resolution_rate", nf.ResolutionRate), zap.Int("resolution_burst", nf.ResolutionBurst),
+				zap.Int("report_rate", nf.ReportRate), zap.Int("report_burst", nf.ReportBurst))
 			return nil
 		},
 		Pools: handlespace{reg},

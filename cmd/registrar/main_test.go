@@ -76,6 +76,69 @@ tuning: rfc
 	}
 }
 
+// Every flag the registrar had before it moved onto internal/config still
+// sets its key, with the same value syntax (durations with a unit).
+func TestEveryFlag(t *testing.T) {
+	file, err := parse("--id", "9", "--asap", "10.99.0.9+10.98.0.9:3863", "--enrp", "10.99.0.9:9901",
+		"--peer", "10.99.0.1:9901", "--peer", "10.99.0.2:9901", "--allow", "10.1.0.0/16,10.2.0.0/16",
+		"--tuning", "rfc", "--log-level", "debug", "--log-format", "console", "--stats", "1m",
+		"--mgmt", "127.0.0.1:9103", "--mgmt-socket", "/run/r.sock", "--alarm-history", "/var/lib/r.jsonl",
+		"--keepalive", "2s", "--keepalive-timeout", "3s", "--max-bad-pe-report", "4", "--report-window", "5s",
+		"--max-hres-items", "6", "--peer-heartbeat", "700ms", "--max-time-last-heard", "800ms",
+		"--max-time-no-response", "900ms", "--takeover-expiry", "1100ms", "--resolution-rate", "12",
+		"--resolution-burst", "13", "--report-rate", "14", "--report-burst", "15", "--tag-bits", "16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, cfg := settings(file)
+	ms := time.Millisecond
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"id", cfg.ServerID, uint32(9)}, {"asap", dc.ASAPAddr.String(), "10.99.0.9+10.98.0.9:3863"},
+		{"enrp", dc.ENRPAddr.String(), "10.99.0.9:9901"}, {"peers", len(cfg.Peers), 2},
+		{"allow", fmt.Sprint(cfg.Allow), "[10.1.0.0/16 10.2.0.0/16]"},
+		{"tuning", dc.Transport.(sctp.Kernel).Config.Tuning, sctp.RFC},
+		{"log-level", file.LogLevel, "debug"}, {"log-format", file.LogFormat, "console"}, {"stats", file.Stats, time.Minute},
+		{"mgmt", file.Mgmt, "127.0.0.1:9103"}, {"mgmt-socket", file.MgmtSocket, "/run/r.sock"},
+		{"alarm-history", file.History, "/var/lib/r.jsonl"},
+		{"keepalive", cfg.KeepAlive, 2 * time.Second}, {"keepalive-timeout", cfg.KeepAliveTimeout, 3 * time.Second},
+		{"max-bad-pe-report", cfg.MaxBadPEReport, 4}, {"report-window", cfg.ReportWindow, 5 * time.Second},
+		{"max-hres-items", cfg.MaxHResItems, 6}, {"peer-heartbeat", cfg.PeerHeartbeat, 700 * ms},
+		{"max-time-last-heard", cfg.MaxTimeLastHeard, 800 * ms}, {"max-time-no-response", cfg.MaxTimeNoResponse, 900 * ms},
+		{"takeover-expiry", cfg.TakeoverExpiry, 1100 * ms}, {"resolution-rate", cfg.ResolutionRate, 12},
+		{"resolution-burst", cfg.ResolutionBurst, 13}, {"report-rate", cfg.ReportRate, 14},
+		{"report-burst", cfg.ReportBurst, 15}, {"tag-bits", cfg.TagBits, 16},
+	} {
+		if c.got != c.want {
+			t.Errorf("--%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	// A malformed peer given as a flag names the flag.
+	if _, err := parse("--id", "9", "--peer", "10.99.0.1:9901,10.99.0.2"); err == nil || !strings.Contains(err.Error(), "--peer") {
+		t.Errorf("bad --peer: %v", err)
+	}
+}
+
+// The example configuration loads, and --check says so without starting.
+func TestExampleConfig(t *testing.T) {
+	const path = "testdata/registrar.yaml"
+	file, err := parse("--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, cfg := settings(file)
+	if cfg.ServerID != 3 || len(cfg.Peers) != 2 || len(dc.ASAPAddr.IPs) != 2 || len(cfg.Allow) != 2 ||
+		cfg.TagBits != 16 || file.MgmtSocket == "" || cfg.ReportRate != enrp.DefaultReportRate {
+		t.Fatalf("%+v", file)
+	}
+	var out bytes.Buffer
+	if code := run([]string{"--config", path, "--check"}, &out, io.Discard, nil); code != 0 || !strings.Contains(out.String(), "configuration OK") {
+		t.Fatalf("--check: exit %d, %q", code, out.String())
+	}
+}
+
 // A bad file is refused naming file, line and key; a bad flag names the
 // flag; the process exits 2 and starts nothing.
 func TestBadConfigNamesFileLineField(t *testing.T) {
@@ -287,7 +350,8 @@ func TestPeerAlarms(t *testing.T) {
 		return d
 	}
 	r1 := start1()
-	r := startDaemon(t, n, "--id", "2", "--asap", "10.99.0.2:3863", "--enrp", "10.99.0.2:9901", "--peer", "10.99.0.1:9901")
+	r := startDaemon(t, n, "--id", "2", "--asap", "10.99.0.2:3863", "--enrp", "10.99.0.2:9901", "--peer", "10.99.0.1:9901",
+		"--mgmt", "127.0.0.1:0")
 	startPE(t, n, 101, "10.1.0.1", 0, asap1)
 	eventually(t, "registrar 2 to learn the element", func() bool { return len(r.reg.Elements([]byte("EchoPool"))) == 1 })
 	const obj = "registrar=2,peer=1"
@@ -299,6 +363,13 @@ func TestPeerAlarms(t *testing.T) {
 	eventually(t, "takeover-performed", func() bool { _, ok := activeAlarm(r.d, alarms.TakeoverPerformed, obj); return ok })
 	if a, _ := activeAlarm(r.d, alarms.TakeoverPerformed, obj); !strings.Contains(a.AdditionalText, "1 pool elements") {
 		t.Errorf("takeover text %q", a.AdditionalText)
+	}
+	// The management API shows both.
+	base := "http://" + r.d.Addrs()[0].String()
+	for _, def := range []*alarms.Definition{alarms.RegistrarPeerLost, alarms.TakeoverPerformed} {
+		if !apiHasAlarm(t, base, def, obj, false) {
+			t.Errorf("GET /api/fm/v1/alarms: no %s on %s", def.Name, obj)
+		}
 	}
 	r1 = start1()
 	defer r1.Close(false)
@@ -312,6 +383,9 @@ func TestPeerAlarms(t *testing.T) {
 			t.Fatal("registrar-peer-lost not cleared after the peer came back")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if apiHasAlarm(t, base, alarms.RegistrarPeerLost, obj, false) || !apiHasAlarm(t, base, alarms.RegistrarPeerLost, obj, true) {
+		t.Errorf("GET /api/fm/v1/alarms: registrar-peer-lost still active, or not in the cleared history")
 	}
 	if len(r.log.lines("peer up")) < 2 {
 		t.Errorf("peer up logged %d times", len(r.log.lines("peer up")))
@@ -336,12 +410,14 @@ func TestReload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("server_id: 4\nasap: 10.99.0.4:3863\nlog_level: debug\nkeepalive: 2s\nkeepalive_timeout: 3s\nallow: [10.1.0.0/16]\nresolution_rate: 50\n")
+	write("server_id: 4\nasap: 10.99.0.4:3863\nlog_level: debug\nkeepalive: 2s\nkeepalive_timeout: 3s\nallow: [10.1.0.0/16]\n" +
+		"resolution_rate: 50\nmax_bad_pe_report: 7\nreport_window: 20s\nmax_hres_items: 2\nreport_rate: 3\nreport_burst: 4\n")
 	r.signals <- syscall.SIGHUP
 	eventually(t, "the reload applied", func() bool { return tunables().KeepAlive == 2*time.Second })
 	tu := tunables()
 	if tu.KeepAliveTimeout != 3*time.Second || len(tu.Allow) != 1 || tu.ResolutionRate != 50 ||
-		tu.ResolutionBurst != enrp.DefaultResolutionBurst || !r.d.Level.Enabled(-1) {
+		tu.ResolutionBurst != enrp.DefaultResolutionBurst || tu.MaxBadPEReport != 7 || tu.ReportWindow != 20*time.Second ||
+		tu.MaxHResItems != 2 || tu.ReportRate != 3 || tu.ReportBurst != 4 || !r.d.Level.Enabled(-1) {
 		t.Fatalf("after reload: %+v, level %v", tu, r.d.Level.Level())
 	}
 	// A registration from outside the new allow-list is refused.
@@ -374,8 +450,35 @@ func TestReload(t *testing.T) {
 	write("server_id: 4\nasap: 10.99.0.4:3863\nlog_level: warn\n")
 	r.signals <- syscall.SIGHUP
 	eventually(t, "the default keep-alive back", func() bool { return tunables().KeepAlive == enrp.DefaultKeepAlive })
-	if r.d.Level.Enabled(0) {
-		t.Errorf("level %v after reload to warn", r.d.Level.Level())
+	if tu := tunables(); r.d.Level.Enabled(0) || len(tu.Allow) != 0 || tu.ReportRate != enrp.DefaultReportRate ||
+		tu.MaxBadPEReport != enrp.DefaultMaxBadPEReport {
+		t.Errorf("after the reload back to defaults: %+v, level %v", tu, r.d.Level.Level())
 	}
+	// The accepted reload clears config-reload-refused.
+	eventually(t, "config-reload-refused cleared", func() bool {
+		_, ok := activeAlarm(r.d, alarms.ConfigReloadRefused, "registrar=4")
+		return !ok
+	})
 	r.stop(t)
+}
+
+// apiHasAlarm asks the management API at base whether an alarm of def is on
+// object: among the active alarms, or the cleared ones.
+func apiHasAlarm(t *testing.T, base string, def *alarms.Definition, object string, cleared bool) bool {
+	t.Helper()
+	resp, err := http.Get(base + "/api/fm/v1/alarms?alarmName=" + def.Name + fmt.Sprintf("&cleared=%v", cleared))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list map[string]alarms.Alarm
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET alarms: %s %v", resp.Status, err)
+	}
+	for _, a := range list {
+		if a.Object == object && a.Name == def.Name {
+			return true
+		}
+	}
+	return false
 }
