@@ -1,17 +1,14 @@
 package gateway
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/sigpool/sigpool/internal/config"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
 
@@ -139,153 +136,39 @@ const (
 )
 
 // FieldError is one problem of a configuration: the field (a YAML path such
-// as "services[1].key.ssn") and, when the file is known, where it is.
-type FieldError struct {
-	File  string
-	Line  int
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteByte(':')
-	}
-	if e.Line > 0 {
-		b.WriteString(strconv.Itoa(e.Line))
-		b.WriteByte(':')
-	}
-	if b.Len() > 0 {
-		b.WriteByte(' ')
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// as "services[1].key.ssn") and where it comes from (a line of the file, or
+// the flag that set it). It is internal/config's, shared by every daemon.
+type FieldError = config.FieldError
 
 // LoadConfig reads and validates a configuration file. Unknown keys, wrong
 // types and invalid values are refused with an error naming the file, the
-// line and the field.
+// line and the field ("sgw.yaml:12: limits.cookeis: unknown field ...").
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseConfig(path, b)
+	return LoadConfigWith(path, nil)
 }
 
-// ParseConfig parses and validates the contents of the file named name.
-func ParseConfig(name string, b []byte) (*Config, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, yamlError(name, err)
-	}
+// LoadConfigWith is LoadConfig with command-line flags over the file (o may
+// be nil): a flag the user set replaces its field before decoding, and an
+// error about that field names the flag.
+func LoadConfigWith(path string, o *config.Overrides) (*Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return nil, yamlError(name, err)
-	}
-	if err := c.Validate(); err != nil {
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			fe.File = name
-			fe.Line = lineOf(&root, fe.Field)
-		}
+	if err := config.Load(path, &c, o); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// yamlError turns yaml.v3's "yaml: line 7: ..." into "file:7: ...".
-func yamlError(name string, err error) error {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
+// ParseConfig parses and validates the contents of the file named name.
+func ParseConfig(name string, b []byte) (*Config, error) {
+	var c Config
+	if err := config.Parse(name, b, &c, nil); err != nil {
+		return nil, err
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	if strings.HasPrefix(msg, "line ") {
-		rest := msg[len("line "):]
-		if i := strings.IndexByte(rest, ':'); i > 0 {
-			if n, err := strconv.Atoi(rest[:i]); err == nil {
-				return &FieldError{File: name, Line: n, Msg: strings.TrimSpace(rest[i+1:])}
-			}
-		}
-	}
-	return &FieldError{File: name, Msg: msg}
-}
-
-// lineOf finds the line of the YAML path field ("a.b[2].c") in root, or of
-// the deepest part of it that exists; 0 when nothing matches.
-func lineOf(root *yaml.Node, field string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	for _, part := range splitPath(field) {
-		switch {
-		case part[0] == '[':
-			i, err := strconv.Atoi(part[1 : len(part)-1])
-			if err != nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
-				return line
-			}
-			n = n.Content[i]
-			line = n.Line
-		default:
-			if n.Kind != yaml.MappingNode {
-				return line
-			}
-			found := false
-			for k := 0; k+1 < len(n.Content); k += 2 {
-				if n.Content[k].Value == part {
-					line = n.Content[k].Line
-					n = n.Content[k+1]
-					found = true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		}
-	}
-	return line
-}
-
-func splitPath(p string) []string {
-	var parts []string
-	for p != "" {
-		switch {
-		case p[0] == '.':
-			p = p[1:]
-		case p[0] == '[':
-			i := strings.IndexByte(p, ']')
-			if i < 0 {
-				return append(parts, p)
-			}
-			parts = append(parts, p[:i+1])
-			p = p[i+1:]
-		default:
-			i := strings.IndexAny(p, ".[")
-			if i < 0 {
-				i = len(p)
-			}
-			parts = append(parts, p[:i])
-			p = p[i:]
-		}
-	}
-	return parts
+	return &c, nil
 }
 
 func ferr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	return config.Errorf(field, format, args...)
 }
 
 // MaxPointCode is the largest ITU point code (14 bits).

@@ -43,8 +43,11 @@ func TestConfigErrorsNameFileLineField(t *testing.T) {
 	cases := []struct {
 		name, old, new, want string
 	}{
-		{"unknown key", "    rc: 200\n", "    rc: 200\n    colour: red\n", "cfg.yaml:15: field colour not found"},
-		{"wrong type", "rc: 200", "rc: two", "cfg.yaml:14:"},
+		{"unknown key", "    rc: 200\n", "    rc: 200\n    colour: red\n", "cfg.yaml:15: services[0].colour: unknown field \"colour\""},
+		{"misspelt limit", "services:\n", "limits:\n  cookeis: 10\nservices:\n", "cfg.yaml:13: limits.cookeis: unknown field \"cookeis\""},
+		{"bare number duration", "services:\n", "limits: {drain: 5}\nservices:\n", "cfg.yaml:12: limits.drain:"},
+		{"negative grace", "services:\n", "limits: {startup_grace: -1s}\nservices:\n", "cfg.yaml:12: limits.startup_grace: must not be negative"},
+		{"wrong type", "rc: 200", "rc: two", "cfg.yaml:14: services[0].rc:"},
 		{"ssn without sccp", "si: 3, ssn: 6", "si: 5, ssn: 6", "cfg.yaml:16: services[0].key.ssn: a subsystem number needs si: 3"},
 		{"bad address", "listen: 10.1.0.1:2906", "listen: nowhere", "cfg.yaml:9: servers.listen:"},
 		{"point code too big", "[1001]", "[1001, 20000]", "cfg.yaml:7: network.ases[0].point_codes[1]: 20000 is not a 14-bit"},

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sigpool/sigpool/gateway"
+	"github.com/sigpool/sigpool/internal/config"
 	"github.com/sigpool/sigpool/internal/daemon"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
@@ -31,9 +32,8 @@ import (
 // flags are the command line; a flag the user set replaces the file's value.
 type flags struct {
 	config     string
-	mgmt       string
+	over       *config.Overrides
 	mgmtSocket string
-	logLevel   string
 	logFormat  string
 	history    string
 	check      bool
@@ -85,44 +85,23 @@ func command(runner func(*cobra.Command, flags) error) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "YAML configuration file (required)")
-	fl.StringVar(&f.mgmt, "mgmt", "", "management listener host:port (metrics, alarms, API); overrides mgmt")
+	f.over = config.NewOverrides(fl)
+	f.over.String("mgmt", "mgmt", "management listener host:port (metrics, alarms, API); overrides mgmt")
 	fl.StringVar(&f.mgmtSocket, "mgmt-socket", "", "management listener on a Unix socket")
-	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error; overrides log_level")
+	f.over.String("log-level", "log_level", "debug, info, warn or error; overrides log_level")
 	fl.StringVar(&f.logFormat, "log-format", "json", "json or console")
 	fl.StringVar(&f.history, "alarm-history", "", "alarm history file (default: in memory)")
 	fl.BoolVar(&f.check, "check", false, "validate the configuration and exit")
 	return cmd
 }
 
-// load reads the file, puts the flags over it and validates the result.
-func load(cmd *cobra.Command, f flags) (*gateway.Config, error) {
+// load reads the file, puts the flags over it and validates the result: an
+// error names the file, the line and the field, or the flag.
+func load(_ *cobra.Command, f flags) (*gateway.Config, error) {
 	if f.config == "" {
 		return nil, errors.New("--config FILE is required")
 	}
-	cfg, err := gateway.LoadConfig(f.config)
-	if err != nil {
-		return nil, err
-	}
-	set := cmd.Flags().Changed
-	if set("mgmt") {
-		cfg.Mgmt = f.mgmt
-	}
-	if set("log-level") {
-		cfg.LogLevel = f.logLevel
-	}
-	if err := cfg.Validate(); err != nil {
-		var fe *gateway.FieldError
-		if errors.As(err, &fe) {
-			switch fe.Field {
-			case "mgmt":
-				fe.Field = "--mgmt"
-			case "log_level":
-				fe.Field = "--log-level"
-			}
-		}
-		return nil, err
-	}
-	return cfg, nil
+	return gateway.LoadConfigWith(f.config, f.over)
 }
 
 func serve(cmd *cobra.Command, f flags, cfg *gateway.Config) error {

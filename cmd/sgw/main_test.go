@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sigpool/sigpool/gateway"
 )
 
@@ -45,7 +47,7 @@ func TestBadConfigRefusedWithLine(t *testing.T) {
 	}
 	p2 := write(t, strings.Replace(cfg, "  rc: 200", "  rc: 200\n    policy: lest-used", 1))
 	errb.Reset()
-	if st := run([]string{"--config", p2, "--check"}, &out, &errb); st != 2 || !strings.Contains(errb.String(), p2+":12: field policy not found") {
+	if st := run([]string{"--config", p2, "--check"}, &out, &errb); st != 2 || !strings.Contains(errb.String(), p2+`:12: services[0].policy: unknown field "policy"`) {
 		t.Fatalf("unknown key: status %d, stderr %q", st, errb.String())
 	}
 }
@@ -60,8 +62,17 @@ func TestCheckAcceptsExamplesAndFlagsOverride(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	if st := run([]string{"--config", write(t, cfg), "--check", "--log-level", "loud"}, &out, &errb); st != 2 ||
-		!strings.Contains(errb.String(), "--log-level: \"loud\"") {
+		!strings.Contains(errb.String(), `flag --log-level: log_level: "loud"`) {
 		t.Fatalf("bad --log-level: status %d, stderr %q", st, errb.String())
+	}
+	errb.Reset()
+	if st := run([]string{"--config", write(t, cfg), "--check", "--mgmt", "nowhere"}, &out, &errb); st != 2 ||
+		!strings.Contains(errb.String(), `flag --mgmt: mgmt: "nowhere"`) {
+		t.Fatalf("bad --mgmt: status %d, stderr %q", st, errb.String())
+	}
+	errb.Reset()
+	if st := run([]string{"--config", write(t, cfg), "--check", "--mgmt", "127.0.0.1:9464", "--log-level", "debug"}, &out, &errb); st != 0 {
+		t.Fatalf("good flags: status %d, stderr %q", st, errb.String())
 	}
 	if st := run([]string{"--check"}, &out, &errb); st != 2 {
 		t.Fatalf("no --config: status %d", st)
@@ -80,5 +91,23 @@ func TestReloadRefusesWhatNeedsARestart(t *testing.T) {
 	c, _ := gateway.ParseConfig("c", []byte(strings.Replace(cfg, "dpc: 2001", "dpc: 2002", 1)))
 	if err := reloadable(a, c); err == nil || !strings.Contains(err.Error(), "services") {
 		t.Fatalf("service change: %v", err)
+	}
+}
+
+// Flags the user set replace the file's values; those left unset do not.
+func TestFlagsOverrideFile(t *testing.T) {
+	p := write(t, strings.Replace(cfg, "gateway_id: 1", "gateway_id: 1\nmgmt: 10.9.9.9:1\nlog_level: warn", 1))
+	var got *gateway.Config
+	cmd := command(func(cmd *cobra.Command, f flags) error {
+		var err error
+		got, err = load(cmd, f)
+		return err
+	})
+	cmd.SetArgs([]string{"--config", p, "--mgmt", "127.0.0.1:9464"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Mgmt != "127.0.0.1:9464" || got.LogLevel != "warn" {
+		t.Fatalf("mgmt %q log_level %q: want the flag's mgmt and the file's level", got.Mgmt, got.LogLevel)
 	}
 }
