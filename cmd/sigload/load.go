@@ -92,12 +92,17 @@ func newGenerator(cfg Config, s sender) *Generator {
 }
 
 // logf writes a log line; a line of the same kind is written at most 5
-// times, then counted silently (the counts are in the summary).
+// times (association and ASP state changes 100 times), then counted
+// silently (the counts are in the summary).
 func (g *Generator) logf(kind, format string, a ...any) {
 	g.logMu.Lock()
 	defer g.logMu.Unlock()
 	g.logged[kind]++
-	if g.logged[kind] > 5 {
+	limit := 5
+	if kind == "assoc" || kind == "asp" {
+		limit = 100 // association and ASP state changes: the faults' timeline
+	}
+	if g.logged[kind] > limit {
 		return
 	}
 	fmt.Fprintf(g.cfg.Log, "%s sigload: "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)

@@ -189,3 +189,49 @@ func ExtraDelay(s []Sample, fault, before, horizon time.Duration) (d time.Durati
 	}
 	return max(0, post-pre), true
 }
+
+// Control is the recovery rule applied at an instant with no fault near
+// it: what the rule reports from the load's own noise.
+type Control struct {
+	At       time.Duration
+	Recovery time.Duration // NotRecovered: "never"
+}
+
+// Controls applies the rule at up to n instants, whole seconds from the
+// start, whose pre-fault window and horizon overlap no fault (from each
+// fault to 2 s after its repair). A rule that reports a recovery at such
+// an instant measures the noise of the completion series, not a fault: at
+// a low rate, buckets of 100 ms hold a few dialogues each and one late
+// completion makes a bucket short.
+func (r RecoveryRule) Controls(s []Sample, faults []FaultResult, n int) []Control {
+	r = r.withDefaults()
+	if len(s) == 0 || n <= 0 {
+		return nil
+	}
+	var cand []time.Duration
+	for t := r.Before.Truncate(time.Second); t+r.Horizon <= s[len(s)-1].At; t += time.Second {
+		clear := true
+		for _, f := range faults {
+			if t-r.Before < f.HealedAt+2*time.Second && t+r.Horizon > f.At {
+				clear = false
+				break
+			}
+		}
+		if clear {
+			cand = append(cand, t)
+		}
+	}
+	var out []Control
+	for i := 0; i < n && i < len(cand); i++ {
+		t := cand[i*(len(cand)-1)/max(1, n-1)]
+		if len(cand) < n {
+			t = cand[i]
+		}
+		rec, _, err := r.Recovery(s, t)
+		if err != nil {
+			continue
+		}
+		out = append(out, Control{At: t, Recovery: rec})
+	}
+	return out
+}

@@ -187,3 +187,40 @@ func TestExtraDelay(t *testing.T) {
 		t.Error("no samples after the fault, yet a delay")
 	}
 }
+
+// Control instants keep clear of every fault and its repair; on a flat
+// series the rule finds nothing there, on a noisy one it reports the noise.
+func TestRecoveryControls(t *testing.T) {
+	flat := series(100*time.Millisecond, 40*time.Second, func(time.Duration) float64 { return 100 })
+	faults := []FaultResult{{At: 10 * time.Second, HealedAt: 14 * time.Second}, {At: 30 * time.Second, HealedAt: 32 * time.Second}}
+	cs := RecoveryRule{}.Controls(flat, faults, 3)
+	if len(cs) != 3 {
+		t.Fatalf("controls %+v; want 3", cs)
+	}
+	for _, c := range cs {
+		for _, f := range faults {
+			if c.At-3*time.Second < f.HealedAt+2*time.Second && c.At+4*time.Second > f.At {
+				t.Errorf("control at %s overlaps the fault at %s", c.At, f.At)
+			}
+		}
+		if c.Recovery != 0 {
+			t.Errorf("control at %s: recovery %s on a flat series", c.At, c.Recovery)
+		}
+	}
+	// 20 dialogues/s completing in bursts (none in one 100 ms step of
+	// every 4, caught up in the next): short buckets without a fault.
+	bursty := series(100*time.Millisecond, 40*time.Second, func(t time.Duration) float64 {
+		switch (t / (100 * time.Millisecond)) % 4 {
+		case 0:
+			return 0
+		case 1:
+			return 40
+		}
+		return 20
+	})
+	for _, c := range (RecoveryRule{}).Controls(bursty, faults, 3) {
+		if c.Recovery == 0 {
+			t.Errorf("control at %s: bursty series shows no short bucket", c.At)
+		}
+	}
+}

@@ -123,6 +123,9 @@ type Result struct {
 	StillActive []string
 	// Definition is the recovery rule in words.
 	Definition string
+	// Controls is the recovery rule applied where there was no fault: its
+	// noise floor at this rate.
+	Controls []Control
 	// Dir holds the configurations and logs of the run.
 	Dir string
 }
@@ -642,6 +645,7 @@ loop:
 		return nil, err
 	}
 	still := s.waitCleared(ctx)
+	s.saveMetrics(ctx)
 
 	samples := s.timedSamples()
 	if f, err := os.Create(filepath.Join(s.dir, "samples.csv")); err == nil {
@@ -662,6 +666,7 @@ loop:
 		f.ExtraDelay, f.HasDelay = ExtraDelay(samples, faultAt[i], o.Recovery.Before, o.Recovery.Horizon)
 		res.Faults = append(res.Faults, f)
 	}
+	res.Controls = o.Recovery.Controls(samples, res.Faults, 3)
 	res.Report(o.Out)
 	return res, nil
 }
@@ -705,6 +710,28 @@ func (s *system) waitCleared(ctx context.Context) []string {
 	}
 }
 
+// saveMetrics keeps every daemon's /metrics at the end of the run
+// (metrics-<name>.txt beside its log): the gateways' discard counters by
+// reason tell where a lost dialogue went. A restarted daemon's counters
+// start at its restart.
+func (s *system) saveMetrics(ctx context.Context) {
+	for _, d := range s.daemons() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.mgmt+"/metrics", nil)
+		if err != nil {
+			continue
+		}
+		resp, err := d.client(3 * time.Second).Do(req)
+		if err != nil {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			_ = os.WriteFile(filepath.Join(s.dir, "metrics-"+d.name+".txt"), b, 0o644)
+		}
+	}
+}
+
 func (s *system) logTails(n int64) string {
 	var b strings.Builder
 	for _, d := range append(append([]*daemon(nil), s.gateways...), s.servers...) {
@@ -738,6 +765,17 @@ func (r *Result) Report(w io.Writer) {
 	fmt.Fprintf(w, "  %s\n", r.Definition)
 	if iv := SampleInterval(r.Samples); iv > 0 {
 		fmt.Fprintf(w, "  resolution: sigload reported every %s; a dip shorter than that shows only as far as it lowers that interval's count\n", iv.Round(time.Millisecond))
+	}
+	if len(r.Controls) > 0 {
+		var cs []string
+		for _, c := range r.Controls {
+			v := fmt.Sprintf("%.0fms", float64(c.Recovery)/1e6)
+			if c.Recovery == NotRecovered {
+				v = "never"
+			}
+			cs = append(cs, fmt.Sprintf("at %.0fs: %s", c.At.Seconds(), v))
+		}
+		fmt.Fprintf(w, "  the same rule where no fault was (its noise floor at this rate): %s\n", strings.Join(cs, ", "))
 	}
 	fmt.Fprintf(w, "  extra delay = the highest per-second p99 latency within %s after the fault minus the highest in the %s before it (per-dialogue timing)\n",
 		"the horizon", "window")
