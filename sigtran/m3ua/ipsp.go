@@ -83,6 +83,7 @@ type IPSP struct {
 	// goneCounters their counters.
 	gone         Ready
 	goneCounters Counters
+	spare        Ready // the arrays of the Ready returned before (see core.Ready)
 }
 
 // NewIPSP returns an IPSP.
@@ -289,19 +290,30 @@ func (p *IPSP) SendDataTo(now time.Time, a AssocID, u UserData) error {
 
 // Ready returns the outputs of both halves queued since the last call, and
 // clears them: the answering half's first, then each association's
-// requesting half.
+// requesting half. As with SGP and ASP, the slices stay valid until the
+// next call.
 func (p *IPSP) Ready() Ready {
-	r := p.gone
-	p.gone = Ready{}
+	r := p.spare.reuse()
 	add := func(x Ready) {
 		r.Sends = append(r.Sends, x.Sends...)
 		r.Timers = append(r.Timers, x.Timers...)
 		r.Events = append(r.Events, x.Events...)
 	}
+	add(p.gone)
+	p.gone = p.gone.reuse()
 	add(p.resp.Ready())
-	for _, a := range slices.Sorted(maps.Keys(p.local)) {
-		add(p.local[a].Ready())
+	switch len(p.local) {
+	case 0:
+	case 1:
+		for _, l := range p.local {
+			add(l.Ready())
+		}
+	default:
+		for _, a := range slices.Sorted(maps.Keys(p.local)) {
+			add(p.local[a].Ready())
+		}
 	}
+	p.spare = r
 	return r
 }
 

@@ -233,6 +233,7 @@ type BeatConfig struct {
 // core holds what both roles share: outputs, armed timers, counters, BEAT.
 type core struct {
 	out      Ready
+	spare    Ready // the arrays of the Ready returned before, for the next outputs
 	armed    map[TimerID]time.Time
 	counters Counters
 	beat     BeatConfig
@@ -247,10 +248,23 @@ func newCore(beat BeatConfig) core {
 }
 
 // Ready returns the outputs queued since the last call, and clears them.
+// The slices stay valid until the next call to Ready, after which the
+// machine reuses them for its outputs: a driver carries out one Ready
+// before it asks for the next, and the receive path does not allocate a
+// slice per message.
 func (c *core) Ready() Ready {
 	r := c.out
-	c.out = Ready{}
+	c.out = c.spare.reuse()
+	c.spare = r
 	return r
+}
+
+// reuse empties r for new outputs, keeping its arrays and dropping what
+// they referenced (messages, payloads aliasing a reader's buffer).
+func (r Ready) reuse() Ready {
+	clear(r.Sends)
+	clear(r.Events)
+	return Ready{Sends: r.Sends[:0], Timers: r.Timers[:0], Events: r.Events[:0]}
 }
 
 // Counters returns a copy of the counters.
