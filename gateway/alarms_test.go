@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/sigpool/sigpool/alarms"
+	"github.com/sigpool/sigpool/enrp"
 	"github.com/sigpool/sigpool/sigtran/sctp/sctptest"
 )
 
@@ -209,4 +211,56 @@ func TestASPDownNotLeftAfterKill(t *testing.T) {
 	if _, text, ok := log.get(aspDownKey); ok {
 		t.Fatalf("asp-down left raised: %s", text)
 	}
+}
+
+// The embedded registrar's peer alarms reach the gateway's alarms, on the
+// gateway's object: a peer gateway gone raises registrar-peer-lost, its
+// return clears it.
+func TestRegistrarPeerLostRaisedAndCleared(t *testing.T) {
+	tr := sctptest.NewNetwork()
+	conf := func(id int, peer string) *Config {
+		doc := fmt.Sprintf(`gateway_id: %d
+network: {listen: "10.0.0.%d:2905", ases: [{name: stp, rc: 100, point_codes: [1001]}]}
+servers: {listen: "10.0.0.%d:2906"}
+registrar: {asap: "10.0.0.%d:3863", enrp: "10.0.0.%d:9901"%s}
+services:
+  - {name: hlr, rc: 200, pool: hlr, key: {dpc: 2001, si: 3, ssn: 6}}
+`, id, id, id, id, id, peer)
+		c, err := ParseConfig("t.yaml", []byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	log := newAlarmLog()
+	g1, err := New(conf(1, ""), Options{Transport: tr, Alarms: log, RefreshInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g1.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer g1.Close()
+	start2 := func() *Gateway {
+		g2, err := New(conf(2, `, peers: ["10.0.0.1:9901"]`), Options{Transport: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g2.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return g2
+	}
+	g2 := start2()
+	peers := func() (n int) {
+		g1.Registrar().Do(func(r *enrp.Registrar) { n = len(r.Peers()) })
+		return n
+	}
+	waitFor(t, "peer 2 known to 1", func() bool { return peers() == 1 })
+	g2.Close()
+	k := "registrar-peer-lost sgw=1,peer=2"
+	waitFor(t, k, func() bool { _, _, ok := log.get(k); return ok })
+	g2 = start2()
+	defer g2.Close()
+	waitFor(t, k+" cleared", func() bool { _, _, ok := log.get(k); return !ok })
 }

@@ -31,7 +31,8 @@ type Options struct {
 	// sctptest.Network in tests.
 	Transport sctp.Transport
 	Log       *zap.Logger
-	// Alarms, when set, hears of empty and short pools and of ASPs down.
+	// Alarms, when set, hears of empty and short pools, of ASPs down and
+	// of the embedded registrar's peers (enrp.Alarms).
 	Alarms Alarms
 	// Registerer, when set, gets the gateway's metrics (sigpool_gateway_…),
 	// its registrar's (sigpool_rserpool_…) and both M3UA sides'
@@ -359,6 +360,12 @@ func (g *Gateway) srvOther(a m3ua.AssocID, _ sctp.Association, m sctp.Message) {
 }
 
 func (g *Gateway) registrarEvent(e enrp.Event) {
+	if g.opts.Alarms != nil {
+		// registrar-peer-lost, takeover-performed and
+		// handlespace-checksum-mismatch of the embedded registrar, on
+		// "sgw=<id>,peer=<peer id>".
+		enrp.Alarms{Sink: g.opts.Alarms, Object: fmt.Sprintf("sgw=%d", g.cfg.GatewayID), ServerID: g.cfg.GatewayID}.Event(e)
+	}
 	switch e.(type) {
 	case enrp.Registered, enrp.Deregistered, enrp.Removed, enrp.TakeoverDone, enrp.Synchronized:
 		select {
