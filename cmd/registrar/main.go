@@ -16,11 +16,14 @@
 // registrar-peer-lost on "registrar=<id>,peer=<peer id>" when an ENRP peer
 // stops answering (cleared when it is heard again), takeover-performed when
 // it took a dead peer's elements over, and handlespace-checksum-mismatch
-// while a resynchronisation with a peer is in progress (enrp.Alarms).
+// while a resynchronisation with a peer is in progress (enrp.Alarms). The
+// association to the i-th configured peer raises association-down and
+// path-down on "registrar=<id>,assoc=peer<i>" (see watchedTransport).
 //
 // With mgmt (host:port) or mgmt_socket it serves the management API
 // (internal/mgmt): the sigpool_rserpool_* metrics beside the daemon's own on
-// /metrics, the handlespace on /api/v1/pools, the alarms, /livez and
+// /metrics, the handlespace on /api/v1/pools, every SCTP association on
+// /api/v1/associations (and sigpool_sctp_* metrics), the alarms, /livez and
 // /readyz. SIGHUP re-reads the file: log_level, allow, keepalive,
 // keepalive_timeout, max_bad_pe_report, report_window, max_hres_items,
 // resolution_rate, resolution_burst, report_rate and report_burst take
@@ -170,6 +173,12 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 	if e.transport != nil {
 		dc.Transport = e.transport
 	}
+	wt, err := newWatchedTransport(dc.Transport, d, f)
+	if err != nil {
+		d.Close()
+		return err
+	}
+	dc.Transport = wt
 	log := d.Log.With(zap.Uint32("server_id", cfg.ServerID))
 	al := enrp.Alarms{Sink: d.Alarms, Object: d.Self, ServerID: cfg.ServerID}
 	dc.OnEvent = func(ev enrp.Event) {
@@ -206,6 +215,7 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 				case <-ctx.Done():
 					logCounters(log, reg)
 					reg.Close(false)
+					wt.stop()
 					log.Info("registrar stopped")
 					return nil
 				}

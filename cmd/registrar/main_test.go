@@ -320,6 +320,10 @@ func TestManagement(t *testing.T) {
 		!strings.Contains(p, fmt.Sprintf(`"id":"%08x"`, 77)) || !strings.Contains(p, `"load":5`) {
 		t.Errorf("pools: %s", p)
 	}
+	// The element's ASAP association, named after the listener's role.
+	if a := strings.Join(strings.Fields(get("/api/v1/associations")), ""); !strings.Contains(a, `"name":"asap/`) || !strings.Contains(a, `"local":"10.99.0.3:3863"`) {
+		t.Errorf("associations: %s", a)
+	}
 	r.stop(t)
 }
 
@@ -358,8 +362,13 @@ func TestPeerAlarms(t *testing.T) {
 	if _, ok := activeAlarm(r.d, alarms.RegistrarPeerLost, obj); ok {
 		t.Fatal("peer lost while it is up")
 	}
+	const assoc = "registrar=2,assoc=peer1"
+	if _, ok := activeAlarm(r.d, alarms.AssociationDown, assoc); ok {
+		t.Fatal("association-down while the peer's association is up")
+	}
 	r1.Close(true)
 	eventually(t, "registrar-peer-lost", func() bool { _, ok := activeAlarm(r.d, alarms.RegistrarPeerLost, obj); return ok })
+	eventually(t, "association-down", func() bool { _, ok := activeAlarm(r.d, alarms.AssociationDown, assoc); return ok })
 	eventually(t, "takeover-performed", func() bool { _, ok := activeAlarm(r.d, alarms.TakeoverPerformed, obj); return ok })
 	if a, _ := activeAlarm(r.d, alarms.TakeoverPerformed, obj); !strings.Contains(a.AdditionalText, "1 pool elements") {
 		t.Errorf("takeover text %q", a.AdditionalText)
@@ -384,6 +393,8 @@ func TestPeerAlarms(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The redialled association clears association-down (same hold).
+	eventually(t, "association-down cleared", func() bool { _, ok := activeAlarm(r.d, alarms.AssociationDown, assoc); return !ok })
 	if apiHasAlarm(t, base, alarms.RegistrarPeerLost, obj, false) || !apiHasAlarm(t, base, alarms.RegistrarPeerLost, obj, true) {
 		t.Errorf("GET /api/fm/v1/alarms: registrar-peer-lost still active, or not in the cleared history")
 	}

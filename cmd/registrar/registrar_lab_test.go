@@ -154,6 +154,20 @@ func TestLabRegistrarPeerAlarms(t *testing.T) {
 	if _, ok, err := active(alarms.RegistrarPeerLost, obj); ok || err != nil {
 		t.Fatalf("registrar-peer-lost while registrar 2 runs (err %v)", err)
 	}
+	// Registrar 1's association to its configured peer, multihomed, in the
+	// association view. (Registrar 1 may have started before registrar 2
+	// listened: its first dial failing raised association-down, which
+	// clears 10 s after the association is up.)
+	wait("the peer association listed with both paths", time.Minute, func() (bool, error) {
+		a, err := get("/api/v1/associations")
+		a = strings.Join(strings.Fields(a), "")
+		return strings.Contains(a, `"name":"peer1/`) && strings.Contains(a, `"address":"`+h2.B.String()+`"`), err
+	})
+	const assoc = "registrar=1,assoc=peer1"
+	wait("association-down clear while the peer runs", alarms.AssociationDown.Debounce.ClearAfter+time.Minute, func() (bool, error) {
+		_, ok, err := active(alarms.AssociationDown, assoc)
+		return !ok && err == nil, nil
+	})
 
 	if err := r2.Kill(); err != nil {
 		t.Fatal(err)
@@ -173,6 +187,11 @@ func TestLabRegistrarPeerAlarms(t *testing.T) {
 		t.Errorf("takeover-performed text %q", a.AdditionalText)
 	}
 	t.Logf("takeover-performed raised %v after the kill: %s", time.Since(killed).Round(time.Millisecond), a.AdditionalText)
+	wait("association-down raised", time.Minute, func() (bool, error) {
+		_, ok, err := active(alarms.AssociationDown, assoc)
+		return ok, err
+	})
+	t.Logf("association-down raised %v after the kill", time.Since(killed).Round(time.Millisecond))
 	if m, err := get("/metrics"); err != nil || !strings.Contains(m, "sigpool_rserpool_takeovers_total") {
 		t.Errorf("metrics (err %v) without the takeover counter", err)
 	}
@@ -189,6 +208,10 @@ func TestLabRegistrarPeerAlarms(t *testing.T) {
 	if time.Since(back) < alarms.RegistrarPeerLost.Debounce.ClearAfter {
 		t.Errorf("cleared before the definition's hold")
 	}
+	wait("association-down cleared", alarms.AssociationDown.Debounce.ClearAfter+time.Minute, func() (bool, error) {
+		_, ok, err := active(alarms.AssociationDown, assoc)
+		return !ok && err == nil, nil
+	})
 	// The cleared alarm is in the history of the API.
 	if _, ok, err := clearedAlarm(get, alarms.RegistrarPeerLost, obj); !ok || err != nil {
 		t.Errorf("no cleared registrar-peer-lost in the API (err %v)", err)
