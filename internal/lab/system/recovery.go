@@ -198,7 +198,8 @@ type Control struct {
 }
 
 // Controls applies the rule at up to n instants, whole seconds from the
-// start, whose pre-fault window and horizon overlap no fault (from each
+// start, whose pre-fault window lies within the samples and, with the
+// horizon, overlaps no fault (from each
 // fault to 2 s after its repair). A rule that reports a recovery at such
 // an instant measures the noise of the completion series, not a fault: at
 // a low rate, buckets of 100 ms hold a few dialogues each and one late
@@ -209,7 +210,10 @@ func (r RecoveryRule) Controls(s []Sample, faults []FaultResult, n int) []Contro
 		return nil
 	}
 	var cand []time.Duration
-	for t := r.Before.Truncate(time.Second); t+r.Horizon <= s[len(s)-1].At; t += time.Second {
+	// From a whole second after the first sample's pre-fault window: the
+	// samples start with the load, the rate before it is not the load's.
+	first := (s[0].At + r.Before + time.Second - 1).Truncate(time.Second)
+	for t := first; t+r.Horizon <= s[len(s)-1].At; t += time.Second {
 		clear := true
 		for _, f := range faults {
 			if t-r.Before < f.HealedAt+2*time.Second && t+r.Horizon > f.At {

@@ -206,6 +206,9 @@ func TestRecoveryControls(t *testing.T) {
 		if c.Recovery != 0 {
 			t.Errorf("control at %s: recovery %s on a flat series", c.At, c.Recovery)
 		}
+		if c.At-3*time.Second < flat[0].At {
+			t.Errorf("control at %s: its pre-fault window starts before the samples", c.At)
+		}
 	}
 	// 20 dialogues/s completing in bursts (none in one 100 ms step of
 	// every 4, caught up in the next): short buckets without a fault.
