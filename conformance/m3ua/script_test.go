@@ -114,8 +114,10 @@ var targets = map[string]int{
 func printTable(name string, vs []verdict) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nM3UA conformance (%s)\n", name)
-	fmt.Fprintf(&b, "%-24s %-7s %s\n", "test purpose", "verdict", "purpose / reason")
-	type count struct{ pass, fail, na, untested int }
+	fmt.Fprintf(&b, "%-24s %-8s %s\n", "test purpose", "verdict", "purpose / reason")
+	// Per role and group: the TS purposes (PASS, FAIL, NA, UNTESTED) and,
+	// apart, this suite's own (kind X) that passed and failed.
+	type count struct{ pass, fail, na, untested, own, ownFail int }
 	counts := map[string]*count{}
 	for _, v := range vs {
 		text := v.tp.purpose
@@ -125,19 +127,24 @@ func printTable(name string, vs []verdict) {
 		case "UNTESTED":
 			text = "not tested: " + v.reason + " [" + v.tp.purpose + "]"
 		}
-		fmt.Fprintf(&b, "%-24s %-7s %s\n", v.tp.id, v.result, text)
+		fmt.Fprintf(&b, "%-24s %-8s %s\n", v.tp.id, v.result, text)
 		k := v.tp.role() + "/" + v.tp.group()
 		c := counts[k]
 		if c == nil {
 			c = &count{}
 			counts[k] = c
 		}
-		switch v.result {
-		case "PASS":
+		own := strings.Contains(v.tp.id, "_X_")
+		switch {
+		case own && v.result == "PASS":
+			c.own++
+		case own:
+			c.ownFail++
+		case v.result == "PASS":
 			c.pass++
-		case "FAIL":
+		case v.result == "FAIL":
 			c.fail++
-		case "UNTESTED":
+		case v.result == "UNTESTED":
 			c.untested++
 		default:
 			c.na++
@@ -148,7 +155,7 @@ func printTable(name string, vs []verdict) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(&b, "\n%-10s %5s %5s %5s %8s %7s\n", "role/group", "pass", "fail", "na", "untested", "target")
+	fmt.Fprintf(&b, "\n%-10s %7s %5s %5s %8s %7s   %8s %8s\n", "role/group", "pass", "fail", "na", "untested", "target", "own pass", "own fail")
 	var tot count
 	for _, k := range keys {
 		c := counts[k]
@@ -156,9 +163,11 @@ func printTable(name string, vs []verdict) {
 			c = &count{}
 		}
 		tot.pass, tot.fail, tot.na, tot.untested = tot.pass+c.pass, tot.fail+c.fail, tot.na+c.na, tot.untested+c.untested
-		fmt.Fprintf(&b, "%-10s %5d %5d %5d %8d %7d\n", k, c.pass, c.fail, c.na, c.untested, targets[k])
+		tot.own, tot.ownFail = tot.own+c.own, tot.ownFail+c.ownFail
+		fmt.Fprintf(&b, "%-10s %7d %5d %5d %8d %7d   %8d %8d\n", k, c.pass, c.fail, c.na, c.untested, targets[k], c.own, c.ownFail)
 	}
-	fmt.Fprintf(&b, "%-10s %5d %5d %5d %8d\n", "total", tot.pass, tot.fail, tot.na, tot.untested)
+	fmt.Fprintf(&b, "%-10s %7d %5d %5d %8d %7s   %8d %8d\n", "total", tot.pass, tot.fail, tot.na, tot.untested, "", tot.own, tot.ownFail)
+	b.WriteString("pass..untested: purposes of TS 102 381 (and the IPSP ones, kind V/I); own: this suite's purposes (kind X)\n")
 	fmt.Print(b.String())
 }
 

@@ -359,7 +359,7 @@ func tsOpen() []openTP {
 		{"M3UA_ASP_SSNM_006", "after SCON with a masked point code, the ASP audits with DAUD", "NA", aspAudit},
 		{"M3UA_ASP_SSNM_007", "after DUPU, the ASP audits with DAUD", "NA", aspAudit},
 		{"M3UA_ASP_SSNM_008", "DUPU with a masked point code (mask must be 0 in DUPU) gets an ERR", "UNTESTED",
-			"not scripted yet: which ERR RFC 4666 wants for a masked DUPU is not settled in this suite"},
+			"m3ua.Client takes a DUPU whose Affected Point Code has mask 255 without any answer (seen over sctptest); which ERR RFC 4666 would want there is not settled in this suite, so no test asserts it yet"},
 	}
 }
 
