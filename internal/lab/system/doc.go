@@ -20,12 +20,16 @@
 // the test binary standing in for the daemons, TestLabSystemFaults runs
 // the real ones and holds them to the targets.
 //
-// Time: sigload prints its counters once a second, stamped with its own
-// clock; the harness places the samples by that clock (lines reach it late
-// and in bursts when the emulated VM is starved) and interpolates between
-// them. A dip shorter than a second therefore shows only as far as it
-// lowers that second's count: the recovery times are as fine as the rule's
-// 100 ms buckets only once sigload reports more often.
+// Time: sigload prints its counters every 100 ms (--progress), stamped
+// with its own clock; the harness places the samples by that clock (lines
+// reach it late and in bursts when the emulated VM is starved) and
+// interpolates between them. The recovery rule's 100 ms buckets are only
+// meaningful with many dialogues per bucket: at 20/s a bucket holds two,
+// and one late completion makes it short, so the report also prints the
+// rule applied at instants with no fault (RecoveryRule.Controls), its
+// noise floor at the run's rate. Each lost dialogue's transaction id is in
+// sigload's log and summary, and every daemon's /metrics is kept at the
+// end, to trace it.
 //
 // Rate: on the 2-core build machine shared with other builds, the emulated
 // VM carried 20 dialogues/s through the two gateways and six servers with
