@@ -324,23 +324,65 @@ func (c *Client) WaitActive(ctx context.Context, n int) error {
 // SendData sends MTP3 user data to an SGP on the stream of u.SLS. With
 // several SGP associations ASP-ACTIVE, the SLS picks one, so that one SLS
 // stays on one association (and one stream) while the set of active
-// associations does not change. The payload is copied before SendData
-// returns. An IPSP client sends on the associations whose peer may take
-// u.RC (IPSP.Serving); it returns what IPSP.SendDataTo returns.
+// associations does not change. An SGP that declared u.DPC unavailable
+// (DUNA) is passed over while another active SGP has not (RFC 4666
+// 4.5.1: the ASP stops sending to a destination through an SGP that
+// reported it unavailable); when every active SGP declared it so, the data
+// still goes by SLS and the SGP decides. The payload is copied before
+// SendData returns. An IPSP client sends on the associations whose peer
+// may take u.RC (IPSP.Serving); it returns what IPSP.SendDataTo returns.
 func (c *Client) SendData(u UserData) error {
-	var active [8]*link
-	act := active[:0]
+	var active, usable [8]*link
+	act, use := active[:0], usable[:0]
 	for _, l := range c.links {
 		l.mu.Lock()
 		if l.ipsp != nil && l.ipsp.Serving(l.id, u.RC) || l.ipsp == nil && l.state == ASPActive {
 			act = append(act, l)
+			if l.ipsp != nil {
+				use = append(use, l)
+			} else if st, _ := l.asp.Reachable(u.DPC); st != DestUnavailable {
+				use = append(use, l)
+			}
 		}
 		l.mu.Unlock()
 	}
 	if len(act) == 0 {
 		return ErrNoActiveSGP
 	}
-	l := act[int(u.SLS)%len(act)]
+	if len(use) > 0 {
+		act = use
+	}
+	return act[int(u.SLS)%len(act)].sendData(u)
+}
+
+// ErrNotUsable is what Client.SendDataTo returns when the association is
+// not ASP-ACTIVE, or its SGP declared the destination unavailable.
+var ErrNotUsable = errors.New("m3ua: association not ASP-ACTIVE or destination unavailable through it")
+
+// SendDataTo sends MTP3 user data on one SGP association (AssocID i+1 is
+// SGPs[i]), on the stream of u.SLS: for an ASP that answers through the
+// gateway a request came from. It returns ErrNotUsable when that
+// association is not ASP-ACTIVE or its SGP declared u.DPC unavailable,
+// so that the caller can fall back to SendData.
+func (c *Client) SendDataTo(a AssocID, u UserData) error {
+	if a < 1 || int(a) > len(c.links) {
+		return fmt.Errorf("m3ua: no SGP association %d", a)
+	}
+	l := c.links[a-1]
+	l.mu.Lock()
+	ok := l.ipsp != nil && l.ipsp.Serving(l.id, u.RC)
+	if l.ipsp == nil && l.state == ASPActive {
+		st, _ := l.asp.Reachable(u.DPC)
+		ok = st != DestUnavailable
+	}
+	l.mu.Unlock()
+	if !ok {
+		return ErrNotUsable
+	}
+	return l.sendData(u)
+}
+
+func (l *link) sendData(u UserData) error {
 	var err error
 	l.step(func(now time.Time) {
 		if l.ipsp != nil {
