@@ -200,13 +200,19 @@ func TestASPDownClearsWhenElementLeaves(t *testing.T) {
 
 // A process killed outright (every association aborted, no deregistration):
 // whatever the order in which the gateway hears of its M3UA association and
-// of its element's removal, no asp-down is left raised.
-func TestASPDownNotLeftAfterKill(t *testing.T) {
+// of its element's removal, asp-down is raised (a failure) and not left
+// raised.
+func TestASPDownAfterKill(t *testing.T) {
 	g, log, _, tr := startAlarmed(t, testConfig(t))
 	s := startServer(t, tr, g, "10.0.0.11", 0x5eed0011, &app{})
 	waitFor(t, "a live element", func() bool { return g.Live()[0] == 1 })
 	s.Close()
 	waitFor(t, "the element's removal", func() bool { return len(g.Registrar().Elements([]byte("hlr"))) == 0 && g.Live()[0] == 0 })
+	waitFor(t, "asp-down raised and cleared", func() bool {
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		return log.cleared[aspDownKey] == 1
+	})
 	time.Sleep(100 * time.Millisecond) // a few refreshes
 	if _, text, ok := log.get(aspDownKey); ok {
 		t.Fatalf("asp-down left raised: %s", text)

@@ -672,7 +672,8 @@ func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool,
 func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
 	if r, ok := c.upASP[a]; ok {
 		delete(c.upASP, a)
-		c.aspDown(r, "association lost")
+		c.aspDown(r, "association lost", true)
+		c.downLeft() // its element may be gone already
 	}
 	srv := c.servers[a]
 	if srv == nil {
@@ -1009,7 +1010,7 @@ func (c *Core) aspState(a m3ua.AssocID, id uint32, hasID bool, active []uint32) 
 	r, was := c.upASP[a]
 	if was && (len(active) == 0 || !hasID || r.id != id) {
 		delete(c.upASP, a)
-		c.aspDown(r, "left ASP-ACTIVE")
+		c.aspDown(r, "left ASP-ACTIVE", false)
 	}
 	if len(active) == 0 || !hasID {
 		return
@@ -1028,15 +1029,19 @@ func (c *Core) aspState(a m3ua.AssocID, id uint32, hasID bool, active []uint32) 
 }
 
 // aspDown raises asp-down for an ASP that left ASP-ACTIVE or lost its
-// association, unless its element is in none of the pools of the services
-// it served (it deregistered first, or never registered): it is then not
-// an expected member, and the pool alarms speak for the capacity.
-func (c *Core) aspDown(r aspRec, cause string) {
+// association (lost). An association lost is a failure: raised whatever the
+// handlespace says (the registrars may drop the element at the same
+// instant; it is then cleared at once, and the alarm manager keeps it for
+// its clear hold). An ASP
+// that left ASP-ACTIVE with its association up raises nothing when its
+// element is in none of the pools of the services it served: it
+// deregistered first (an orderly stop) or never registered.
+func (c *Core) aspDown(r aspRec, cause string, lost bool) {
 	member := false
 	for _, i := range r.services {
 		member = member || c.isMember(c.services[i], r.id)
 	}
-	if !member {
+	if len(r.services) == 0 || (!member && !lost) {
 		return
 	}
 	// Another association may still be ASP-ACTIVE under the same
