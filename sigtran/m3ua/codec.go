@@ -41,6 +41,10 @@ type rule struct {
 	tag    uint16
 	need   presence
 	repeat bool // may appear more than once
+	// lenOnly: the decoder checks the value's length alone and the state
+	// machine judges the value (a Traffic Mode Type inside a Routing Key,
+	// which REG RSP refuses with a registration status, not ERR).
+	lenOnly bool
 }
 
 type msgSpec struct {
@@ -102,7 +106,7 @@ var (
 	routingKeyRules = []rule{
 		{tag: params.LocalRoutingKeyIdentifier, need: mandatory},
 		{tag: params.RoutingContext, need: optional},
-		{tag: params.TrafficModeType, need: optional},
+		{tag: params.TrafficModeType, need: optional, lenOnly: true},
 		{tag: params.DestinationPointCode, need: mandatory},
 		{tag: params.NetworkAppearance, need: optional},
 		{tag: params.ServiceIndicators, need: optional},
@@ -219,7 +223,11 @@ func checkParams(where string, b []byte, rules []rule) *ProtocolError {
 			return perr(ErrUnexpectedParameter, "%s: parameter %#04x repeated", where, tag)
 		}
 		seen |= 1 << i
-		if pe := checkValue(tag, val); pe != nil {
+		if rules[i].lenOnly {
+			if len(val) != 4 {
+				return perr(ErrParameterFieldError, "parameter %#04x has %d value bytes, want 4", tag, len(val))
+			}
+		} else if pe := checkValue(tag, val); pe != nil {
 			return pe
 		}
 		b = rest

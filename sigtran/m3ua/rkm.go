@@ -16,7 +16,7 @@ type RoutingKey struct {
 	LocalRKID uint32
 	RC        uint32 // meaningful when HasRC
 	HasRC     bool
-	Mode      TrafficMode // 0: not given
+	Mode      TrafficMode // 0: not given (or given as 0); an undefined value is the SGP's to refuse
 	DPC       uint32      // mask in the top byte, point code in the low 24 bits
 	NA        uint32      // meaningful when HasNA
 	HasNA     bool
