@@ -96,8 +96,11 @@ func (r *Result) Targets() []Target {
 		ts = append(ts, Target{Name: "alarms raised and cleared: " + f.Name, Measured: m, Pass: raised > 0 && cleared == raised})
 	}
 	still := "none"
-	if len(r.StillActive) > 0 {
-		still = strings.Join(r.StillActive, "; ")
+	if n := len(r.StillActive); n > 0 {
+		still = fmt.Sprintf("%d: %s", n, strings.Join(r.StillActive[:min(n, 3)], "; "))
+		if n > 3 {
+			still += "; ... (listed above)"
+		}
 	}
 	ts = append(ts, Target{Name: "no alarm active after the repairs", Measured: still, Pass: len(r.StillActive) == 0})
 	return ts

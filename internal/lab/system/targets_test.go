@@ -3,6 +3,7 @@
 package system
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,16 @@ func TestTargetsFail(t *testing.T) {
 			t.Errorf("%s: failed %v; want only %q", tc.name, failed, tc.fail)
 		}
 	}
+	// many alarms left active: counted, the first three named
 	r := passing()
+	for i := range 10 {
+		r.StillActive = append(r.StillActive, fmt.Sprintf("asp%d: path-down", i))
+	}
+	ts := r.Targets()
+	if m := ts[len(ts)-1].Measured; !strings.HasPrefix(m, "10: asp0: path-down; asp1") || strings.Contains(m, "asp3:") {
+		t.Errorf("still active: %q", m)
+	}
+	r = passing()
 	r.Summary.Lost, r.Summary.LostTIDs = 1, []string{"0000002a"}
 	var b strings.Builder
 	WriteTargets(&b, r.Targets())
