@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -30,41 +29,15 @@ func TestLabSystemFaults(t *testing.T) {
 	if s.Offered == 0 || s.Completed == 0 {
 		t.Fatalf("sigload offered %d and completed %d dialogues; the system carried no traffic", s.Offered, s.Completed)
 	}
-	if s.Lost != 0 {
-		t.Errorf("%d dialogues lost without an abort; want none", s.Lost)
-	}
-	if r := res.CompletedRatio(); r < 0.999 {
-		t.Errorf("%d of %d dialogues completed (%.3f%%); want at least 99.9%%", s.Completed, s.Offered, 100*r)
-	}
-	// A recovery under 500 ms can only be shown by samples well under
-	// 500 ms apart.
-	if iv := SampleInterval(res.Samples); iv > 250*time.Millisecond {
-		t.Errorf("sigload reported its counters every %s: recovery times under 500 ms cannot be established at that resolution (sigload needs a progress interval of 100 ms or less)", iv)
-	}
-	for _, f := range res.Faults {
-		switch {
-		case f.Err != nil:
-			t.Errorf("%s: %v", f.Name, f.Err)
-		case f.Recovery == NotRecovered || f.Recovery >= 500*time.Millisecond:
-			t.Errorf("%s: recovery %v; want under 500 ms (%s)", f.Name, f.Recovery, res.Definition)
+	// The targets, as the demo states them (Result.Targets): completed
+	// share, none lost, a sample interval that can show a recovery under
+	// 500 ms, each fault's recovery under 500 ms, each fault's alarms
+	// raised and cleared, none left active. The report above states the
+	// recovery rule and its noise floor at this rate.
+	for _, tg := range res.Targets() {
+		if !tg.Pass {
+			t.Errorf("%s: measured %s", tg.Name, tg.Measured)
 		}
-	}
-	// Each fault must show in the alarms of some daemon: something raised
-	// between the fault and its repair (plus a second), and cleared by the
-	// end (or gone with a daemon that was restarted).
-	for _, f := range res.Faults {
-		rc := RaisedAndCleared(res.Alarms, f.At, f.HealedAt+time.Second)
-		if len(rc) == 0 {
-			t.Errorf("%s: no alarm raised by any daemon between %s and %s", f.Name, f.At, f.HealedAt+time.Second)
-		}
-		for k, cleared := range rc {
-			if !cleared {
-				t.Errorf("%s: alarm %s raised but never cleared", f.Name, k)
-			}
-		}
-	}
-	if len(res.StillActive) > 0 {
-		t.Errorf("alarms still active after every repair: %s", strings.Join(res.StillActive, "; "))
 	}
 }
 
