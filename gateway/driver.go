@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,13 @@ type Gateway struct {
 	selection prometheus.Histogram
 	echoBuf   []byte
 	draining  atomic.Bool
+
+	// netActive: the network ASes (RCs) each network association is
+	// ASP-ACTIVE for; netPCs: what the servers were last told of each
+	// network point code.
+	netMu     sync.Mutex
+	netActive map[m3ua.AssocID][]uint32
+	netPCs    map[uint32]bool
 }
 
 // New builds a gateway for a validated configuration; Start starts it.
@@ -118,11 +126,13 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: cfg, opts: opts, log: opts.Log,
-		q:       newInputQueue(cfg.Limits.Queue),
-		poke:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		streams: map[m3ua.AssocID]uint16{},
-		live:    make([]int, len(cfg.Services)),
+		q:         newInputQueue(cfg.Limits.Queue),
+		poke:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		streams:   map[m3ua.AssocID]uint16{},
+		live:      make([]int, len(cfg.Services)),
+		netActive: map[m3ua.AssocID][]uint32{},
+		netPCs:    map[uint32]bool{},
 		selection: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sigpool_gateway_selection_duration_seconds",
 			Help:    "Time to select a pool element by policy from the registrar's handlespace.",
@@ -236,6 +246,11 @@ func (g *Gateway) Start() error {
 			}
 		}()
 	}
+	// No network AS is active yet: the servers hear that the network's
+	// point codes are unavailable here (as they become ASP-ACTIVE).
+	g.netMu.Lock()
+	g.tellNetworkPCs()
+	g.netMu.Unlock()
 	g.reg.Start()
 	g.wg.Add(1)
 	go g.loop()
@@ -316,8 +331,55 @@ func (g *Gateway) netEvent(e m3ua.Event) {
 		g.log.Info("network association up", zap.Uint32("assoc", uint32(e.Assoc)), zap.Stringer("peer", e.Peer))
 	case m3ua.AssocEnded:
 		g.log.Info("network association ended", zap.Uint32("assoc", uint32(e.Assoc)), zap.Error(e.Err))
+		g.networkActive(e.Assoc, nil)
 	case m3ua.ASPStateChanged:
 		g.log.Info("network ASP state", zap.Uint32("assoc", uint32(e.Assoc)), zap.Stringer("from", e.From), zap.Stringer("to", e.To))
+		g.networkActive(e.Assoc, e.Active)
+	}
+}
+
+// networkActive records the network ASes association a is ASP-ACTIVE for
+// (none: it left ASP-ACTIVE or ended) and tells the application servers of
+// every network point code whose reachability changed: DUNA while no
+// network AS that has it is active, DAVA when one is, so that their M3UA
+// layer sends answers only through gateways that can deliver them (a
+// gateway just restarted, its network side not up yet, has none).
+func (g *Gateway) networkActive(a m3ua.AssocID, active []uint32) {
+	g.netMu.Lock()
+	defer g.netMu.Unlock()
+	if len(active) == 0 {
+		delete(g.netActive, a)
+	} else {
+		g.netActive[a] = append([]uint32(nil), active...)
+	}
+	g.tellNetworkPCs()
+}
+
+// tellNetworkPCs sets each network point code's status on the server side
+// from netActive, where it changed. Called with netMu held.
+func (g *Gateway) tellNetworkPCs() {
+	for _, as := range g.cfg.Network.ASes {
+		for _, pc := range as.PointCodes {
+			up := false
+			for _, o := range g.cfg.Network.ASes {
+				if !slices.Contains(o.PointCodes, pc) {
+					continue
+				}
+				for _, rcs := range g.netActive {
+					up = up || slices.Contains(rcs, o.RC)
+				}
+			}
+			if was, told := g.netPCs[pc]; told && was == up {
+				continue
+			}
+			g.netPCs[pc] = up
+			st := m3ua.DestUnavailable
+			if up {
+				st = m3ua.DestAvailable
+			}
+			g.srv.SetDestination(pc, st)
+			g.log.Info("network point code toward the servers", zap.Uint32("pc", pc), zap.Bool("available", up))
+		}
 	}
 }
 

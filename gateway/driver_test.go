@@ -252,3 +252,25 @@ func TestGatewayDestinationStatus(t *testing.T) {
 	startServer(t, tr, g, "10.0.0.12", 0x5eed0012, &app{})
 	waitFor(t, "DAVA", func() bool { return n.c.Reachable(2001) == m3ua.DestAvailable })
 }
+
+// The application servers hear whether the network's point codes are
+// reachable through this gateway: unavailable while no network AS serving
+// them is active here, available when one is.
+func TestGatewayTellsServersNetworkStatus(t *testing.T) {
+	tr := sctptest.NewNetwork()
+	g, err := New(testConfig(t), Options{Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	s := startServer(t, tr, g, "10.0.0.11", 0x5eed0011, &app{})
+	waitFor(t, "a live element", func() bool { return g.Live()[0] == 1 })
+	waitFor(t, "1001 unavailable at the server", func() bool { return s.Client().Reachable(1001) == m3ua.DestUnavailable })
+	n := startNode(t, tr, g.NetworkAddr())
+	waitFor(t, "1001 available at the server", func() bool { return s.Client().Reachable(1001) == m3ua.DestAvailable })
+	n.c.Close()
+	waitFor(t, "1001 unavailable again", func() bool { return s.Client().Reachable(1001) == m3ua.DestUnavailable })
+}
