@@ -34,6 +34,7 @@ type Dialogue struct {
 	remote    tcap.TID     // the network's transaction id
 	in        sccp.Message // the last SCCP header received (GTs copied, no data)
 	u         m3ua.UserData
+	via       m3ua.AssocID // the association the network's last message came in on
 	last      time.Time
 	timer     *time.Timer
 
@@ -119,7 +120,7 @@ func (d *Dialogue) send(m tcap.Message, final bool) error {
 		m.OTID, m.HasOTID = tcap.TID32(d.tid), true
 	}
 	m.DTID, m.HasDTID = d.remote, true
-	in, u := d.in, d.u
+	in, u, via := d.in, d.u, d.via
 	if final {
 		s.forget(d)
 	} else {
@@ -128,7 +129,7 @@ func (d *Dialogue) send(m tcap.Message, final bool) error {
 		d.timer.Reset(s.cfg.DialogueTimeout)
 	}
 	s.mu.Unlock()
-	err := s.sendTCAP(&in, u, &m)
+	err := s.sendTCAP(via, &in, u, &m)
 	if final {
 		s.sendCookie(d.tid, u.SLS, nil)
 	}

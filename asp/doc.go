@@ -28,6 +28,24 @@
 // id (Q.773), to its originating id. A dialogue idle for longer than
 // Config.DialogueTimeout is aborted towards the network and counted.
 //
+// # Which gateway carries an answer
+//
+// Each answer goes back through the gateway association the message it
+// answers came in on: the dialogue remembers the association of the
+// network's last message (Begin or continuation), so an answer sent later
+// (after a service time, or at a timeout) takes it too, and a P-Abort goes
+// back the way its continuation came. When that association is no longer
+// ASP-ACTIVE, or its gateway declared the destination point code
+// unavailable (DUNA), the answer goes through the gateway the SLS picks
+// among the usable ones (m3ua Client.SendData). Choosing by SLS alone would
+// send, when a gateway dies, answers to requests that came through a live
+// gateway into the dead one while its association still looks up (its
+// kernel may acknowledge for a while); following the request keeps them on
+// the live path. DATA an association hands back undelivered is sent again
+// through another usable gateway association, not the one that failed.
+// Counters.SentIngress and SentOther count the two ways. Checkpoints (ASAP
+// cookies) still go to every gateway.
+//
 // Load, registered with the pool element, is the number of dialogues held
 // over Config.Capacity (rserpool's load scale), pushed to the element on
 // every whole percent; the element registers it again at once when it moved

@@ -23,6 +23,7 @@ type Counters struct {
 	Begins, Continues, Ends, Aborts, Unidirectional uint64 // TCAP received
 	SCCP, MTP3                                      uint64 // handed up raw
 	Sent, SendFailed                                uint64 // TCAP messages sent / that failed
+	SentIngress, SentOther                          uint64 // of Sent: through the association the request came in on / another chosen by SLS
 	Refused                                         uint64 // Begins refused (draining, no transaction id)
 	UnknownTID, ForeignTID                          uint64 // continuations for no dialogue here: own tag / another tag
 	Undecodable                                     uint64 // SCCP or TCAP that did not decode
@@ -38,6 +39,7 @@ type counters struct {
 	begins, continues, ends, aborts, unidirectional atomic.Uint64
 	sccp, mtp3                                      atomic.Uint64
 	sent, sendFailed                                atomic.Uint64
+	sentIngress, sentOther                          atomic.Uint64
 	refused, unknownTID, foreignTID, undecodable    atomic.Uint64
 	timedOut, cookiesSent, cookiesFailed            atomic.Uint64
 	adopted, dupEchoes, badEchoes, redraws          atomic.Uint64
@@ -75,7 +77,7 @@ type Server struct {
 	loadPct    int // last pushed, under mu
 	loadKick   chan struct{}
 	redraw     chan uint32 // the refused PE identifier
-	unsent     chan m3ua.UserData
+	unsent     chan m3ua.DataUnsent
 	quit       chan struct{}
 	wg         sync.WaitGroup
 	nowFn      func() time.Time
@@ -97,7 +99,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 		streams:  make([]uint16, len(cfg.Gateways)),
 		loadKick: make(chan struct{}, 1),
 		redraw:   make(chan uint32, 1),
-		unsent:   make(chan m3ua.UserData, unsentQueue),
+		unsent:   make(chan m3ua.DataUnsent, unsentQueue),
 		quit:     make(chan struct{}),
 		nowFn:    time.Now,
 		loadPct:  -1,
@@ -191,7 +193,7 @@ func (s *Server) onM3UAEvent(gen int, e m3ua.Event) {
 		// Not delivered to that gateway: another one takes it (off this
 		// goroutine, which is the driver's).
 		select {
-		case s.unsent <- e.Data:
+		case s.unsent <- e:
 		default:
 			s.c.lost.Add(1)
 		}
@@ -298,8 +300,9 @@ func (s *Server) redrawLoop() {
 // unsentQueue bounds the DATA waiting to be sent again.
 const unsentQueue = 1024
 
-// unsentLoop sends again, through whichever gateway is ASP-ACTIVE, the
-// DATA a gateway association handed back undelivered; with none left it is
+// unsentLoop sends again the DATA a gateway association handed back
+// undelivered, through another gateway association that is usable for its
+// destination (the SLS picks among them, see resend); with none left it is
 // lost (counted).
 func (s *Server) unsentLoop() {
 	defer s.wg.Done()
@@ -307,17 +310,34 @@ func (s *Server) unsentLoop() {
 		select {
 		case <-s.quit:
 			return
-		case u := <-s.unsent:
+		case e := <-s.unsent:
 			s.mu.Lock()
 			client := s.client
 			s.mu.Unlock()
-			if client == nil || client.SendData(u) != nil {
+			if client == nil || resend(client, len(s.cfg.Gateways), e.Assoc, e.Data) != nil {
 				s.c.lost.Add(1)
 				continue
 			}
 			s.c.rerouted.Add(1)
 		}
 	}
+}
+
+// resend sends u through one of the n gateway associations other than
+// failed (the one that handed it back, which may still look ASP-ACTIVE for
+// a moment), trying them in turn from the one u's SLS picks; when none of
+// them is usable it leaves the choice to Client.SendData.
+func resend(client *m3ua.Client, n int, failed m3ua.AssocID, u m3ua.UserData) error {
+	for k := range n {
+		a := m3ua.AssocID((int(u.SLS)+k)%n + 1)
+		if a == failed {
+			continue
+		}
+		if client.SendDataTo(a, u) == nil {
+			return nil
+		}
+	}
+	return client.SendData(u)
 }
 
 // loadLoop pushes the load to the PE driver off the dialogue path.
@@ -402,6 +422,7 @@ func (s *Server) Counters() Counters {
 		Begins: c.begins.Load(), Continues: c.continues.Load(), Ends: c.ends.Load(), Aborts: c.aborts.Load(),
 		Unidirectional: c.unidirectional.Load(), SCCP: c.sccp.Load(), MTP3: c.mtp3.Load(),
 		Sent: c.sent.Load(), SendFailed: c.sendFailed.Load(), Refused: c.refused.Load(),
+		SentIngress: c.sentIngress.Load(), SentOther: c.sentOther.Load(),
 		UnknownTID: c.unknownTID.Load(), ForeignTID: c.foreignTID.Load(), Undecodable: c.undecodable.Load(),
 		TimedOut: c.timedOut.Load(), CookiesSent: c.cookiesSent.Load(), CookiesFailed: c.cookiesFailed.Load(),
 		Adopted: c.adopted.Load(), DuplicateEchoes: c.dupEchoes.Load(), BadEchoes: c.badEchoes.Load(),
@@ -448,38 +469,40 @@ func (s *Server) onData(a m3ua.AssocID, u m3ua.UserData) {
 		s.c.unidirectional.Add(1)
 		s.h.Unidirectional(&in, &tm)
 	case tcap.Begin:
-		s.begin(&sm, u, &tm)
+		s.begin(a, &sm, u, &tm)
 	case tcap.Continue, tcap.End, tcap.Abort:
-		s.continuation(&sm, u, &tm)
+		s.continuation(a, &sm, u, &tm)
 	}
 }
 
-func (s *Server) begin(sm *sccp.Message, u m3ua.UserData, tm *tcap.Message) {
+func (s *Server) begin(a m3ua.AssocID, sm *sccp.Message, u m3ua.UserData, tm *tcap.Message) {
 	s.c.begins.Add(1)
 	s.mu.Lock()
 	if s.draining || s.closed {
 		s.mu.Unlock()
 		s.c.refused.Add(1)
-		s.pAbort(sm, u, tm.OTID, tcap.ResourceLimitation)
+		s.pAbort(a, sm, u, tm.OTID, tcap.ResourceLimitation)
 		return
 	}
 	tid, err := s.tids.Next(func(t uint32) bool { return s.dlgs[t] != nil })
 	if err != nil {
 		s.mu.Unlock()
 		s.c.refused.Add(1)
-		s.pAbort(sm, u, tm.OTID, tcap.ResourceLimitation)
+		s.pAbort(a, sm, u, tm.OTID, tcap.ResourceLimitation)
 		return
 	}
 	d := &Dialogue{s: s, tid: tid, owes: true}
-	s.address(d, sm, u, tm)
+	s.address(d, a, sm, u, tm)
 	s.hold(d)
 	s.mu.Unlock()
 	s.h.Begin(d, tm)
 }
 
 // address takes the dialogue's addresses and the network's transaction id
-// from a received message (s.mu held).
-func (s *Server) address(d *Dialogue, sm *sccp.Message, u m3ua.UserData, tm *tcap.Message) {
+// from a message received on association a, which the dialogue's answers
+// are sent back through from now on (s.mu held).
+func (s *Server) address(d *Dialogue, a m3ua.AssocID, sm *sccp.Message, u m3ua.UserData, tm *tcap.Message) {
+	d.via = a
 	if tm.HasOTID {
 		d.remote = tm.OTID
 	}
@@ -515,7 +538,7 @@ func (s *Server) forget(d *Dialogue) {
 	}
 }
 
-func (s *Server) continuation(sm *sccp.Message, u m3ua.UserData, tm *tcap.Message) {
+func (s *Server) continuation(a m3ua.AssocID, sm *sccp.Message, u m3ua.UserData, tm *tcap.Message) {
 	switch tm.Kind {
 	case tcap.Continue:
 		s.c.continues.Add(1)
@@ -538,11 +561,11 @@ func (s *Server) continuation(sm *sccp.Message, u m3ua.UserData, tm *tcap.Messag
 			s.c.foreignTID.Add(1)
 		}
 		if tm.Kind == tcap.Continue {
-			s.pAbort(sm, u, tm.OTID, tcap.UnrecognizedTransactionID)
+			s.pAbort(a, sm, u, tm.OTID, tcap.UnrecognizedTransactionID)
 		}
 		return
 	}
-	s.address(d, sm, u, tm)
+	s.address(d, a, sm, u, tm)
 	sls := d.u.SLS
 	final := tm.Kind != tcap.Continue
 	if final {
@@ -580,29 +603,33 @@ func (s *Server) expire(d *Dialogue) {
 		return
 	}
 	s.forget(d)
-	addressed, in, u, remote := d.addressed, d.in, d.u, d.remote
+	addressed, in, u, remote, via := d.addressed, d.in, d.u, d.remote, d.via
 	s.mu.Unlock()
 	s.c.timedOut.Add(1)
 	if addressed {
-		s.sendTCAP(&in, u, &tcap.Message{Kind: tcap.Abort, DTID: remote, HasDTID: true})
+		s.sendTCAP(via, &in, u, &tcap.Message{Kind: tcap.Abort, DTID: remote, HasDTID: true})
 	}
 	s.sendCookie(d.tid, u.SLS, nil)
 	s.h.Timeout(d)
 }
 
-// pAbort answers a message for no dialogue with a TCAP Abort carrying a
-// P-Abort cause, to the sender's transaction id.
-func (s *Server) pAbort(sm *sccp.Message, u m3ua.UserData, otid tcap.TID, cause uint8) {
+// pAbort answers a message for no dialogue, received on association a,
+// with a TCAP Abort carrying a P-Abort cause, to the sender's transaction
+// id.
+func (s *Server) pAbort(a m3ua.AssocID, sm *sccp.Message, u m3ua.UserData, otid tcap.TID, cause uint8) {
 	m := tcap.Message{Kind: tcap.Abort, DTID: otid, HasDTID: true, PAbortCause: cause, HasPAbortCause: true}
 	in := *sm
-	s.sendTCAP(&in, u, &m)
+	s.sendTCAP(a, &in, u, &m)
 }
 
 var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // sendTCAP encodes m into an SCCP reply to in and sends it as DATA back to
-// the originator of u, with u's SLS.
-func (s *Server) sendTCAP(in *sccp.Message, u m3ua.UserData, m *tcap.Message) error {
+// the originator of u, with u's SLS: through association via (the one the
+// message answered came in on) while it is ASP-ACTIVE and its gateway has
+// not declared the destination unavailable, else through the gateway
+// Client.SendData picks by SLS. via 0 means no preference.
+func (s *Server) sendTCAP(via m3ua.AssocID, in *sccp.Message, u m3ua.UserData, m *tcap.Message) error {
 	tb := bufs.Get().(*[]byte)
 	sb := bufs.Get().(*[]byte)
 	defer bufs.Put(tb)
@@ -631,10 +658,16 @@ func (s *Server) sendTCAP(in *sccp.Message, u m3ua.UserData, m *tcap.Message) er
 		s.c.sendFailed.Add(1)
 		return errors.New("asp: no M3UA client")
 	}
+	if via != 0 && client.SendDataTo(via, out) == nil {
+		s.c.sentIngress.Add(1)
+		s.c.sent.Add(1)
+		return nil
+	}
 	if err := client.SendData(out); err != nil {
 		s.c.sendFailed.Add(1)
 		return err
 	}
+	s.c.sentOther.Add(1)
 	s.c.sent.Add(1)
 	return nil
 }

@@ -455,7 +455,9 @@ func (h *held) Begin(d *Dialogue, m *tcap.Message) {
 }
 
 // Answers sent towards a gateway whose association is lost come back as
-// DataUnsent and go out again through the other gateway: none is lost.
+// DataUnsent and go out again through the other gateway: none is lost. The
+// requests come through gateway 1, so their answers are sent into it
+// (still ASP-ACTIVE until its dead peer is detected) after its path failed.
 func TestServerReroutesUnsentData(t *testing.T) {
 	b := &bench{net: sctptest.NewNetwork(sctptest.WithDeadPeer(300 * time.Millisecond)), sink: newSink()}
 	reg, err := enrp.NewDriver(enrp.DriverConfig{Transport: b.net, ASAPAddr: sa("10.0.0.9", rserpool.Port)}, enrp.Config{ServerID: 1})
@@ -475,10 +477,10 @@ func TestServerReroutesUnsentData(t *testing.T) {
 	cfg.Registrars = []sctp.Addr{sa("10.0.0.9", rserpool.Port)}
 	s := startServer(t, cfg, h)
 	eventually(t, "ready on both gateways", func() bool { return s.Ready() && s.ActiveGateways() == 2 })
-	a0 := b.gws[0].assocOf(s.PEID())
+	a1 := b.gws[1].assocOf(s.PEID())
 	const n = 16
 	for i := range n {
-		b.gws[0].send(a0, uint8(i), netBegin(uint32(0x500+i)))
+		b.gws[1].send(a1, uint8(i), netBegin(uint32(0x500+i)))
 	}
 	eventually(t, "dialogues held", func() bool { return s.Active() == n })
 	b.net.FailPath(ip("10.0.0.2")) // gateway 1 unreachable
@@ -494,7 +496,7 @@ func TestServerReroutesUnsentData(t *testing.T) {
 	eventually(t, "rerouted counted", func() bool { return s.Counters().Rerouted > 0 })
 	c := s.Counters()
 	if c.Rerouted == 0 || c.Lost != 0 {
-		t.Fatalf("rerouted %d, lost %d: want some rerouted (the SLSs of gateway 1) and none lost", c.Rerouted, c.Lost)
+		t.Fatalf("rerouted %d, lost %d: want some rerouted (sent into gateway 1) and none lost", c.Rerouted, c.Lost)
 	}
 	t.Logf("%d of %d answers went out again through gateway 0", c.Rerouted, n)
 }

@@ -442,6 +442,10 @@ func TestAspdRun(t *testing.T) {
 			`sigpool_aspd_tcap_received_total{kind="begin"} 1`, `sigpool_aspd_tcap_received_total{kind="continue"} 4`,
 			`sigpool_aspd_cookie_echoes_total{result="adopted"} 1`, `sigpool_aspd_registered 1`, `sigpool_aspd_gateways_active 1`,
 			`sigpool_aspd_dialogues_active 0`, `sigpool_aspd_cookies_total{result="failed"}`,
+			// One gateway: every answer goes back through the association
+			// its request came in on.
+			`sigpool_aspd_tcap_sent_route_total{via="other"} 0`, `sigpool_aspd_tcap_sent_route_total{via="ingress"} `,
+			`sigpool_aspd_data_unsent_total{result="lost"} 0`,
 		} {
 			if !strings.Contains(string(body), want) {
 				missing = append(missing, want)

@@ -23,6 +23,12 @@ func registerMetrics(reg *prometheus.Registry, s *asp.Server, r *Responder) {
 	counter("tcap_received_total", recv, kind("abort"), func(c asp.Counters) uint64 { return c.Aborts })
 	counter("tcap_received_total", recv, kind("unidirectional"), func(c asp.Counters) uint64 { return c.Unidirectional })
 	counter("tcap_sent_total", "TCAP messages sent.", nil, func(c asp.Counters) uint64 { return c.Sent })
+	const route = "TCAP messages sent, by the gateway association they took: the one the message answered came in on (ingress), or another chosen by SLS because that one was not usable (other)."
+	counter("tcap_sent_route_total", route, prometheus.Labels{"via": "ingress"}, func(c asp.Counters) uint64 { return c.SentIngress })
+	counter("tcap_sent_route_total", route, prometheus.Labels{"via": "other"}, func(c asp.Counters) uint64 { return c.SentOther })
+	const unsent = "DATA a gateway association handed back undelivered, by result: sent again through another gateway, or lost."
+	counter("data_unsent_total", unsent, prometheus.Labels{"result": "rerouted"}, func(c asp.Counters) uint64 { return c.Rerouted })
+	counter("data_unsent_total", unsent, prometheus.Labels{"result": "lost"}, func(c asp.Counters) uint64 { return c.Lost })
 	counter("tcap_send_failed_total", "TCAP messages that could not be sent.", nil, func(c asp.Counters) uint64 { return c.SendFailed })
 	counter("undecodable_total", "SCCP or TCAP messages that did not decode.", nil, func(c asp.Counters) uint64 { return c.Undecodable })
 	counter("dialogues_refused_total", "Begins refused (draining, no transaction id left).", nil, func(c asp.Counters) uint64 { return c.Refused })
