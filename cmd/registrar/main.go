@@ -42,6 +42,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -193,10 +194,12 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 	d.Registry.MustRegister(enrp.NewCollector(reg))
 
 	var mu sync.Mutex
+	var running atomic.Bool
 	current := f
 	return d.Run(context.Background(), daemon.Hooks{
 		Main: func(ctx context.Context) error {
 			reg.Start()
+			running.Store(true)
 			log.Info("registrar started", zap.Stringer("asap", dc.ASAPAddr), zap.Stringer("enrp", dc.ENRPAddr),
 				zap.Int("peers", len(cfg.Peers)))
 			if e.started != nil {
@@ -242,6 +245,14 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 				zap.Duration("keepalive", nf.KeepAlive), zap.Duration("keepalive_timeout", nf.KeepAliveTimeout),
 				zap.Int("resolution_rate", nf.ResolutionRate), zap.Int("resolution_burst", nf.ResolutionBurst),
 				zap.Int("report_rate", nf.ReportRate), zap.Int("report_burst", nf.ReportBurst))
+			return nil
+		},
+		// Ready once the listeners serve; a registrar without any peer
+		// still serves its pool elements and users, so peers do not count.
+		Ready: func(context.Context) error {
+			if !running.Load() {
+				return errors.New("registrar not started")
+			}
 			return nil
 		},
 		Pools: handlespace{reg},

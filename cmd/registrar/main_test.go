@@ -199,24 +199,25 @@ func (l *logBuffer) lines(msg string) []map[string]any {
 type daemonRun struct {
 	signals chan os.Signal
 	log     *logBuffer
-	done    chan int
+	done    chan struct{} // closed when run returned, code set
+	code    int
 	reg     *enrp.Driver
 	d       *daemon.Daemon
 }
 
 func startDaemon(t *testing.T, n *sctptest.Network, args ...string) *daemonRun {
 	t.Helper()
-	r := &daemonRun{signals: make(chan os.Signal, 4), log: &logBuffer{}, done: make(chan int, 1)}
+	r := &daemonRun{signals: make(chan os.Signal, 4), log: &logBuffer{}, done: make(chan struct{})}
 	up := make(chan struct{})
 	e := &env{transport: n, signals: r.signals, started: func(reg *enrp.Driver, d *daemon.Daemon) {
 		r.reg, r.d = reg, d
 		close(up)
 	}}
-	go func() { r.done <- run(args, io.Discard, r.log, e) }()
+	go func() { r.code = run(args, io.Discard, r.log, e); close(r.done) }()
 	select {
 	case <-up:
-	case code := <-r.done:
-		t.Fatalf("registrar exited %d: %s", code, r.log.b.String())
+	case <-r.done:
+		t.Fatalf("registrar exited %d: %s", r.code, r.log.b.String())
 	case <-time.After(20 * time.Second):
 		t.Fatal("registrar did not start")
 	}
@@ -237,9 +238,9 @@ func (r *daemonRun) stop(t *testing.T) {
 	t.Helper()
 	r.signals <- syscall.SIGTERM
 	select {
-	case code := <-r.done:
-		if code != 0 {
-			t.Fatalf("exit %d", code)
+	case <-r.done:
+		if r.code != 0 {
+			t.Fatalf("exit %d", r.code)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("registrar did not stop")
@@ -319,6 +320,9 @@ func TestManagement(t *testing.T) {
 	if p := strings.Join(strings.Fields(get("/api/v1/pools")), ""); !strings.Contains(p, `"handle":"EchoPool"`) ||
 		!strings.Contains(p, fmt.Sprintf(`"id":"%08x"`, 77)) || !strings.Contains(p, `"load":5`) {
 		t.Errorf("pools: %s", p)
+	}
+	if r := get("/readyz"); !strings.Contains(r, "ok") {
+		t.Errorf("/readyz: %q", r)
 	}
 	// The element's ASAP association, named after the listener's role.
 	if a := strings.Join(strings.Fields(get("/api/v1/associations")), ""); !strings.Contains(a, `"name":"asap/`) || !strings.Contains(a, `"local":"10.99.0.3:3863"`) {
