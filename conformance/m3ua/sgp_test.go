@@ -685,7 +685,7 @@ func sgpRKM() []tp {
 			s.srv.SendData(m3ua.UserData{RC: rc, OPC: 1, DPC: 300, SI: 3, SLS: 1, Payload: []byte("dyn")})
 			p.expect(exp{anyData: true, msg: enc(x, m3ua.NewData(m3ua.UserData{RC: rc, HasRC: true, OPC: 1, DPC: 300, SI: 3, SLS: 1, Payload: []byte("dyn")}))})
 		}},
-		{"M3UA_SGP_RKM_I_006", "a routing key registered twice is answered Routing Key Already Registered with its Routing Context", func(x *tcx) {
+		{"M3UA_SGP_RKM_I_006", "a routing key registered twice is answered Routing Key Already Registered with its Routing Context (the RFC 4666 status; RFC 3332 had only Cannot Support Unique Routing)", func(x *tcx) {
 			s := x.startSGP(keyed(m3ua.StaticOnly))
 			p := upKeyed(x, s)
 			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(7, 100)}})
@@ -841,7 +841,7 @@ func sgpRKM() []tp {
 			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(7, 100)}})
 			p.expect(mgmt(x, errMsg(m3ua.ErrUnexpectedMessage)))
 		}},
-		{"M3UA_SGP_RKM_I_003", "REG REQ with a routing key lacking the Destination Point Code gets ERR Missing Parameter", func(x *tcx) {
+		{"M3UA_SGP_RKM_I_003", "REG REQ with a routing key lacking the Destination Point Code is refused: ERR Missing Parameter, the DPC being mandatory in a routing key in RFC 4666 3.6.1", func(x *tcx) {
 			s := x.startSGP(keyed(m3ua.StaticOnly))
 			p := upKeyed(x, s)
 			key := rawParam(params.RoutingKey, rawParam(params.LocalRoutingKeyIdentifier, u32(7)))
