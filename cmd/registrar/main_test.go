@@ -497,3 +497,41 @@ func apiHasAlarm(t *testing.T, base string, def *alarms.Definition, object strin
 	}
 	return false
 }
+
+// The association to a configured peer, multihomed: one of its networks
+// failing raises path-down on registrar=2,assoc=peer1,path=<peer IP>, and
+// only that; the path back clears it after the hold.
+func TestPeerPathAlarm(t *testing.T) {
+	n := sctptest.NewNetwork()
+	enrp1 := sctp.Addr{IPs: []netip.Addr{netip.MustParseAddr("10.99.0.1"), netip.MustParseAddr("10.98.0.1")}, Port: enrp.Port}
+	r1, err := enrp.NewDriver(enrp.DriverConfig{Transport: n, ENRPAddr: enrp1, LocalAddr: sctp.Addr{IPs: enrp1.IPs},
+		ASAPAddr: sctp.Addr{IPs: enrp1.IPs[:1], Port: rserpool.Port}},
+		enrp.Config{ServerID: 1, ENRPTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: enrp1.Port, Addrs: enrp1.IPs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1.Start()
+	defer r1.Close(false)
+	r := startDaemon(t, n, "--id", "2", "--asap", "10.99.0.2:3863", "--enrp", "10.99.0.2+10.98.0.2:9901",
+		"--peer", "10.99.0.1+10.98.0.1:9901", "--mgmt", "127.0.0.1:0")
+	eventually(t, "the peer association in the set", func() bool {
+		for _, a := range r.d.Associations.Snapshot() {
+			if strings.HasPrefix(a.Name, "peer1/") && len(a.Status.Paths) == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	const path = "registrar=2,assoc=peer1,path=10.98.0.1"
+	n.FailPath(netip.MustParseAddr("10.98.0.1"))
+	eventually(t, "path-down", func() bool { _, ok := activeAlarm(r.d, alarms.PathDown, path); return ok })
+	if _, ok := activeAlarm(r.d, alarms.AssociationDown, "registrar=2,assoc=peer1"); ok {
+		t.Error("association-down for one path")
+	}
+	if _, ok := activeAlarm(r.d, alarms.PathDown, "registrar=2,assoc=peer1,path=10.99.0.1"); ok {
+		t.Error("path-down on the path that works")
+	}
+	n.RestorePath(netip.MustParseAddr("10.98.0.1"))
+	eventually(t, "path-down cleared", func() bool { _, ok := activeAlarm(r.d, alarms.PathDown, path); return !ok })
+	r.stop(t)
+}
