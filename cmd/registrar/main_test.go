@@ -535,3 +535,48 @@ func TestPeerPathAlarm(t *testing.T) {
 	eventually(t, "path-down cleared", func() bool { _, ok := activeAlarm(r.d, alarms.PathDown, path); return !ok })
 	r.stop(t)
 }
+
+// SIGTERM: the registrar closes its associations and exits 0, and its peer
+// takes its pool element over (the element's home becomes the peer), the
+// element following its new home.
+func TestStopPeerTakesOver(t *testing.T) {
+	n := sctptest.NewNetwork()
+	enrp1 := sctp.Addr{IPs: []netip.Addr{netip.MustParseAddr("10.99.0.1")}, Port: enrp.Port}
+	r1, err := enrp.NewDriver(enrp.DriverConfig{Transport: n, ENRPAddr: enrp1, LocalAddr: sctp.Addr{IPs: enrp1.IPs},
+		ASAPAddr: sctp.Addr{IPs: enrp1.IPs, Port: rserpool.Port}},
+		enrp.Config{ServerID: 1, ENRPTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: enrp1.Port, Addrs: enrp1.IPs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1.Start()
+	defer r1.Close(false)
+	r := startDaemon(t, n, "--id", "2", "--asap", "10.99.0.2:3863", "--enrp", "10.99.0.2:9901", "--peer", "10.99.0.1:9901")
+
+	peASAP := sctp.Addr{IPs: []netip.Addr{netip.MustParseAddr("10.1.0.5")}, Port: 3864}
+	ln, err := n.Listen(peASAP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asapT := rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: peASAP.Port, Addrs: peASAP.IPs}
+	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: n}, rserpool.PEConfig{
+		PoolHandle: []byte("EchoPool"),
+		Element: rserpool.PoolElement{ID: 55, Policy: rserpool.Policy{Type: rserpool.RoundRobin},
+			UserTransport: rserpool.Transport{Kind: rserpool.ParamSCTPTransport, Port: 7, Addrs: peASAP.IPs},
+			ASAPTransport: &asapT},
+		Hunt: rserpool.HuntConfig{Registrars: []sctp.Addr{r.reg.ASAPAddr()}},
+	}, ln)
+	pe.Start()
+	defer pe.Close()
+	home := func() uint32 {
+		if es := r1.Elements([]byte("EchoPool")); len(es) == 1 {
+			return es[0].HomeRegistrar
+		}
+		return 0
+	}
+	eventually(t, "registrar 1 to learn the element, homed at 2", func() bool { return home() == 2 })
+	r.stop(t)
+	if l := r.log.lines("registrar stopped"); len(l) != 1 {
+		t.Errorf("stop logged %d times", len(l))
+	}
+	eventually(t, "registrar 1 to take the element over", func() bool { return home() == 1 })
+}
