@@ -221,6 +221,24 @@ drain: 1s
 	for _, a := range assocs {
 		t.Logf("association %s %s→%s %s, %d paths", a.Name, a.Local, a.Peer, a.State, len(a.Paths))
 	}
+	// The metrics the deploy rules and dashboard query, from the running
+	// sgw: its own, its registrar's and both M3UA sides'.
+	resp, err := client.Get("http://" + mgmtAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		"sigpool_gateway_msus_total{", "sigpool_gateway_msus_discarded_total{", "sigpool_gateway_queue_messages ",
+		`sigpool_gateway_pool_live_elements{pool="hlr.sigpool"} 1`, "sigpool_gateway_selection_duration_seconds_bucket{",
+		"sigpool_rserpool_handlespace_elements 1", `sigpool_m3ua_asps{side="servers",state="ASP-ACTIVE"} 1`,
+		`sigpool_m3ua_asps{side="network",state="ASP-ACTIVE"} 0`, "sigpool_alarm_active{",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %q", want)
+		}
+	}
 	// aspd gone: its element leaves the pool view and its associations the
 	// set.
 	aspd.Kill()
