@@ -2,6 +2,7 @@ package asp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sigpool/sigpool/sigtran/m3ua"
 	"github.com/sigpool/sigpool/sigtran/tcap"
@@ -125,5 +126,29 @@ func TestServerAnswersThroughAnotherGatewayWhenIngressUnusable(t *testing.T) {
 	eventually(t, "counters", func() bool { return s2.Counters().Sent == n })
 	if c := s2.Counters(); c.SentOther != n || c.SentIngress != 0 || c.Lost != 0 {
 		t.Fatalf("sent through another gateway %d, the ingress one %d, lost %d; want %d, 0, 0", c.SentOther, c.SentIngress, c.Lost, n)
+	}
+}
+
+// A dialogue given up idle is aborted through the association its last
+// network message came in on.
+func TestServerTimeoutAbortThroughIngress(t *testing.T) {
+	b := newBench(t, 2)
+	cfg := b.config("10.0.0.11", 0x0001_0054)
+	cfg.DialogueTimeout = 200 * time.Millisecond
+	s := startServer(t, cfg, &scripted{})
+	eventually(t, "ready on both gateways", func() bool { return s.Ready() && s.ActiveGateways() == 2 })
+	a1 := b.gws[1].assocOf(s.PEID())
+	const n = 8
+	for sls := range uint8(n) {
+		b.gws[1].send(a1, sls, netBegin(0x400+uint32(sls)))
+	}
+	for range n {
+		r := b.sink.nextData(t)
+		if r.tcap.Kind != tcap.Abort || r.tcap.HasPAbortCause {
+			t.Fatalf("reply %+v, want a user Abort", r.tcap)
+		}
+		if r.gw != 1 {
+			t.Fatalf("abort of %#x went through gateway %d, its Begin came through gateway 1", r.tcap.DTID.Uint32(), r.gw)
+		}
 	}
 }

@@ -192,6 +192,9 @@ func TestServerEndToEnd(t *testing.T) {
 	}
 	tid := r.tcap.OTID.Uint32()
 	checkAddressed(t, r, sls)
+	if r.gw != 0 {
+		t.Fatalf("answer to a Begin through gateway 0 went through gateway %d", r.gw)
+	}
 	for _, c := range b.sink.nextCookies(t, 2) {
 		if c.tid != tid || string(c.state) != "step=1" {
 			t.Fatalf("cookie at gateway %d: %#x %q, want %#x step=1", c.gw, c.tid, c.state, tid)
@@ -215,6 +218,9 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Fatalf("reply %+v, want End to 0x0a0b0c0d", r.tcap)
 	}
 	checkAddressed(t, r, sls)
+	if r.gw != 1 {
+		t.Fatalf("answer to a Continue through gateway 1 went through gateway %d", r.gw)
+	}
 	seen := map[int]bool{}
 	for _, c := range b.sink.nextCookies(t, 2) {
 		if c.tid != tid || len(c.state) != 0 {
@@ -254,6 +260,9 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Fatalf("adopted dialogue's reply %+v, want Continue from %#x to 0x0e0e0e0e", r.tcap, foreign)
 	}
 	checkAddressed(t, r, 9)
+	if r.gw != 1 {
+		t.Fatalf("adopted dialogue's answer went through gateway %d, its continuation came through gateway 1", r.gw)
+	}
 	h.mu.Lock()
 	resumes := append([]string(nil), h.resumes...)
 	h.mu.Unlock()
