@@ -20,6 +20,9 @@
 // message of the traffic path, has its own encoder, AppendData, which writes
 // the same bytes into a reused buffer without allocating; the machines queue
 // DATA as user data (Send.IsData) and the drivers encode it with AppendData.
+// On receipt, DecodeData is its counterpart: the checks of Decode, then the
+// user data read in place, with no allocation; the machines take DATA through
+// it, and a differential fuzz test holds it to Decode and UserDataOf.
 //
 // # State machines
 //
@@ -28,7 +31,8 @@
 // came up or went down, a timer that fired, an administrative command, and
 // always the current time) and queue outputs, which Ready returns and clears:
 // messages to send on an association and stream, timers to arm or stop,
-// events for the layer above, and counters. Nothing in here starts a
+// events for the layer above, and counters. A Ready is valid until the next
+// call to Ready: the machine then reuses its arrays. Nothing in here starts a
 // goroutine, touches a socket, takes a lock or reads the clock; the drivers
 // over sigtran/sctp do that.
 //
@@ -57,7 +61,10 @@
 // Server and Client run the machines over sigtran/sctp associations (any
 // sctp.Transport: kernel SCTP or sctptest); see driver.go for how they
 // own the machines, timers and associations. With ServerConfig.IPSP or
-// ClientConfig.IPSP they run an IPSP instead.
+// ClientConfig.IPSP they run an IPSP instead. Graceful shutdown
+// (Shutdown) takes the local ASP down first: a Client, and an IPSP Server
+// that requests, send ASPIA and ASPDN and wait for their acks; a Server then
+// takes its peers' ASPs down (unsolicited ASPDN ACK); SCTP SHUTDOWN last.
 //
 // What a gateway builds on (docs/gateway.md): Server.SendDataTo sends to one
 // ASP association (ErrUnknownAssoc, ErrASPNotActive, ErrNoDataStream
