@@ -56,6 +56,11 @@ type File struct {
 	ReportBurst int `yaml:"report_burst"`
 	// TagBits: PE identifiers' low TagBits bits unique per pool (0: off).
 	TagBits int `yaml:"tag_bits"`
+
+	// Pools are watched for pool-empty and pool-below-minimum (reload);
+	// none until StartupGrace (default 5s) has passed since the start.
+	Pools        []Watch       `yaml:"pools"`
+	StartupGrace time.Duration `yaml:"startup_grace"`
 }
 
 // addr is a config.Addr that keeps its syntax error for Validate instead
@@ -95,6 +100,7 @@ var reloadable = map[string]bool{
 	"allow": true, "log_level": true, "keepalive": true, "keepalive_timeout": true,
 	"max_bad_pe_report": true, "report_window": true, "max_hres_items": true,
 	"resolution_rate": true, "resolution_burst": true, "report_rate": true, "report_burst": true,
+	"pools": true,
 }
 
 // Validate checks the file; each problem names its key.
@@ -143,7 +149,7 @@ func (f *File) Validate() error {
 	}{{"stats", f.Stats}, {"keepalive", f.KeepAlive}, {"keepalive_timeout", f.KeepAliveTimeout},
 		{"report_window", f.ReportWindow}, {"peer_heartbeat", f.PeerHeartbeat},
 		{"max_time_last_heard", f.MaxTimeLastHeard}, {"max_time_no_response", f.MaxTimeNoResponse},
-		{"takeover_expiry", f.TakeoverExpiry}} {
+		{"takeover_expiry", f.TakeoverExpiry}, {"startup_grace", f.StartupGrace}} {
 		if d.v < 0 {
 			bad(d.field, "%v: negative", d.v)
 		}
@@ -156,6 +162,19 @@ func (f *File) Validate() error {
 		{"report_rate", f.ReportRate}, {"report_burst", f.ReportBurst}} {
 		if n.v < 0 {
 			bad(n.field, "%d: negative (0 takes the default)", n.v)
+		}
+	}
+	seen := map[string]bool{}
+	for i, p := range f.Pools {
+		switch {
+		case p.Handle == "":
+			bad(fmt.Sprintf("pools[%d].handle", i), "required: the pool handle")
+		case seen[p.Handle]:
+			bad(fmt.Sprintf("pools[%d].handle", i), "%q: watched twice", p.Handle)
+		}
+		seen[p.Handle] = true
+		if p.MinElements < 0 {
+			bad(fmt.Sprintf("pools[%d].min_elements", i), "%d: negative", p.MinElements)
 		}
 	}
 	if f.TagBits < 0 || f.TagBits > 32 {

@@ -18,6 +18,7 @@ func FuzzConfig(f *testing.F) {
 	f.Add([]byte("server_id: 7\nasap: 10.99.0.1:3863\npeers:\n  - 10.99.0.2:9901\n  - 10.99.0.3\ntuning: fast\nallow: [10.0.0.0/33]\n"))
 	f.Add([]byte("server_id: 1\nenrp: '[fd00::1]+[fd01::1]:9901'\nkeepalive: 5\n"))
 	f.Add([]byte("server_id: 4\nasap: 10.99.0.4:3863\nlog_level: debug\nresolution_rate: 50\ntag_bits: 33\n"))
+	f.Add([]byte("server_id: 2\npools:\n  - {handle: a, min_elements: 2}\n  - {min_elements: 1}\nstartup_grace: 1s\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var file File
 		err := config.Parse("fuzz.yaml", b, &file, nil)
@@ -43,6 +44,13 @@ func FuzzConfig(f *testing.F) {
 		}
 		if len(cfg.Allow) != len(file.Allow) {
 			t.Fatalf("allow-list %v from %q", cfg.Allow, file.Allow)
+		}
+		seen := map[string]bool{}
+		for _, p := range file.Pools {
+			if p.Handle == "" || seen[p.Handle] || p.MinElements < 0 {
+				t.Fatalf("pools accepted: %+v", file.Pools)
+			}
+			seen[p.Handle] = true
 		}
 		if err := restartOnly(file, file); err != nil {
 			t.Fatalf("a file differs from itself: %v", err)

@@ -18,7 +18,9 @@
 // it took a dead peer's elements over, and handlespace-checksum-mismatch
 // while a resynchronisation with a peer is in progress (enrp.Alarms). The
 // association to the i-th configured peer raises association-down and
-// path-down on "registrar=<id>,assoc=peer<i>" (see watchedTransport).
+// path-down on "registrar=<id>,assoc=peer<i>" (see watchedTransport). Each
+// pool of the pools key raises pool-empty and pool-below-minimum on
+// "registrar=<id>,pool=<handle>" (see Watch).
 //
 // With mgmt (host:port) or mgmt_socket it serves the management API
 // (internal/mgmt): the sigpool_rserpool_* metrics beside the daemon's own on
@@ -26,7 +28,7 @@
 // /api/v1/associations (and sigpool_sctp_* metrics), the alarms, /livez and
 // /readyz. SIGHUP re-reads the file: log_level, allow, keepalive,
 // keepalive_timeout, max_bad_pe_report, report_window, max_hres_items,
-// resolution_rate, resolution_burst, report_rate and report_burst take
+// resolution_rate, resolution_burst, report_rate, report_burst and pools take
 // effect (the allow-list for the next registrations, the keep-alive timers
 // from the next one armed, the rate limits from the next message); a change
 // to any other key refuses the whole reload, naming the key (alarm
@@ -132,6 +134,7 @@ func command(runner func(f File, reload func() (File, error)) error) *cobra.Comm
 	o.String("resolution-burst", "resolution_burst", "handle resolution burst per association (default 200)")
 	o.String("report-rate", "report_rate", "endpoint-unreachable reports per second and association (default 10)")
 	o.String("report-burst", "report_burst", "endpoint-unreachable report burst per association (default 10)")
+	o.String("startup-grace", "startup_grace", "no pool alarm this long after the start (default 5s)")
 	o.String("tag-bits", "tag_bits", "low PE identifier bits unique per pool (0: off; the gateway uses 16)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var f File
@@ -192,6 +195,7 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 		return err
 	}
 	d.Registry.MustRegister(enrp.NewCollector(reg))
+	pw := newPoolWatcher(reg, d.Alarms, log, d.Self, f)
 
 	var mu sync.Mutex
 	var running atomic.Bool
@@ -200,6 +204,9 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 		Main: func(ctx context.Context) error {
 			reg.Start()
 			running.Store(true)
+			stopWatch := make(chan struct{})
+			defer close(stopWatch)
+			go pw.run(stopWatch)
 			log.Info("registrar started", zap.Stringer("asap", dc.ASAPAddr), zap.Stringer("enrp", dc.ENRPAddr),
 				zap.Int("peers", len(cfg.Peers)))
 			if e.started != nil {
@@ -240,6 +247,7 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 				return enrp.ErrClosed
 			}
 			d.Level.SetLevel(lvl)
+			pw.set(nf)
 			current = nf
 			log.Info("configuration reloaded", zap.String("log_level", lvl.String()), zap.Strings("allow", nf.Allow),
 				zap.Duration("keepalive", nf.KeepAlive), zap.Duration("keepalive_timeout", nf.KeepAliveTimeout),

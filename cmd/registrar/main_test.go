@@ -130,7 +130,8 @@ func TestExampleConfig(t *testing.T) {
 	}
 	dc, cfg := settings(file)
 	if cfg.ServerID != 3 || len(cfg.Peers) != 2 || len(dc.ASAPAddr.IPs) != 2 || len(cfg.Allow) != 2 ||
-		cfg.TagBits != 16 || file.MgmtSocket == "" || cfg.ReportRate != enrp.DefaultReportRate {
+		cfg.TagBits != 16 || file.MgmtSocket == "" || cfg.ReportRate != enrp.DefaultReportRate ||
+		len(file.Pools) != 2 || file.Pools[0] != (Watch{Handle: "hlr.sigpool", MinElements: 2}) {
 		t.Fatalf("%+v", file)
 	}
 	var out bytes.Buffer
@@ -150,6 +151,13 @@ func TestBadConfigNamesFileLineField(t *testing.T) {
 	for _, want := range []string{path + ":5: peers[1]", path + ":6: tuning", path + ":7: allow[0]"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	pools := writeTemp(t, "server_id: 7\npools:\n  - {handle: a, min_elements: 2}\n  - {min_elements: 1}\n  - {handle: a, min_elements: -1}\n")
+	_, err = parse("--config", pools)
+	for _, want := range []string{pools + ":4: pools[1].handle: required", pools + ":5: pools[2].handle", pools + ":5: pools[2].min_elements"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %q", err, want)
 		}
 	}
 	if _, err := parse("--config", writeTemp(t, "server_id: 7\nbogus: 1\n")); err == nil || !strings.Contains(err.Error(), ":2: bogus") {
@@ -258,7 +266,7 @@ func eventually(t *testing.T, what string, f func() bool) {
 	}
 }
 
-func startPE(t *testing.T, n *sctptest.Network, id uint32, ip string, load uint32, registrar sctp.Addr) {
+func startPE(t *testing.T, n *sctptest.Network, id uint32, ip string, load uint32, registrar sctp.Addr) *rserpool.PEDriver {
 	t.Helper()
 	pe := rserpool.NewPEDriver(rserpool.DriverConfig{Transport: n}, rserpool.PEConfig{
 		PoolHandle: []byte("EchoPool"),
@@ -268,6 +276,7 @@ func startPE(t *testing.T, n *sctptest.Network, id uint32, ip string, load uint3
 	}, nil)
 	pe.Start()
 	t.Cleanup(pe.Close)
+	return pe
 }
 
 // The registrar logs every registration and the counters at exit, and
@@ -579,4 +588,47 @@ func TestStopPeerTakesOver(t *testing.T) {
 		t.Errorf("stop logged %d times", len(l))
 	}
 	eventually(t, "registrar 1 to take the element over", func() bool { return home() == 1 })
+}
+
+// The pools key: a watched pool without a live element raises pool-empty,
+// one below its minimum pool-below-minimum, on registrar=<id>,pool=<handle>,
+// none during the start-up grace; a reload that stops watching a pool
+// clears its alarms.
+func TestPoolAlarms(t *testing.T) {
+	n := sctptest.NewNetwork()
+	head := "server_id: 6\nasap: 10.99.0.6:3863\nstartup_grace: 3s\n"
+	path := writeTemp(t, head+"pools:\n  - {handle: EchoPool, min_elements: 2}\n  - {handle: Other}\n")
+	r := startDaemon(t, n, "--config", path)
+	const echo, other = "registrar=6,pool=EchoPool", "registrar=6,pool=Other"
+	if _, ok := activeAlarm(r.d, alarms.PoolEmpty, echo); ok {
+		t.Fatal("pool-empty within the start-up grace")
+	}
+	eventually(t, "pool-empty on both pools", func() bool {
+		_, a := activeAlarm(r.d, alarms.PoolEmpty, echo)
+		_, b := activeAlarm(r.d, alarms.PoolEmpty, other)
+		return a && b
+	})
+	startPE(t, n, 61, "10.1.0.61", 0, r.reg.ASAPAddr())
+	pe := startPE(t, n, 62, "10.1.0.62", 0, r.reg.ASAPAddr())
+	eventually(t, "pool-empty cleared", func() bool { _, ok := activeAlarm(r.d, alarms.PoolEmpty, echo); return !ok })
+	if _, ok := activeAlarm(r.d, alarms.PoolBelowMinimum, echo); ok {
+		t.Error("pool-below-minimum with 2 live of 2")
+	}
+	pe.Close()
+	eventually(t, "pool-below-minimum", func() bool { _, ok := activeAlarm(r.d, alarms.PoolBelowMinimum, echo); return ok })
+	if a, _ := activeAlarm(r.d, alarms.PoolBelowMinimum, echo); !strings.Contains(a.AdditionalText, "1 live of 2") {
+		t.Errorf("text %q", a.AdditionalText)
+	}
+	if _, ok := activeAlarm(r.d, alarms.PoolEmpty, other); !ok {
+		t.Fatal("pool-empty on Other cleared while watched")
+	}
+	if err := os.WriteFile(path, []byte(head+"pools:\n  - {handle: EchoPool, min_elements: 2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.signals <- syscall.SIGHUP
+	eventually(t, "pool-empty on Other cleared", func() bool { _, ok := activeAlarm(r.d, alarms.PoolEmpty, other); return !ok })
+	if _, ok := activeAlarm(r.d, alarms.PoolBelowMinimum, echo); !ok {
+		t.Error("the reload cleared the alarm of a pool still watched")
+	}
+	r.stop(t)
 }
