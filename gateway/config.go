@@ -124,6 +124,14 @@ type Limits struct {
 	// them, whether or not its count changed. Default 5 s (0 takes the
 	// default; give 1ms for almost none).
 	StartupGrace time.Duration `yaml:"startup_grace"`
+	// Unanswered bounds the network messages (Begins, Continues) each
+	// element was given and has not answered through this gateway, kept to
+	// route them again if it fails (default 4096; beyond it a message is
+	// not kept). UnansweredLifetime is how long one is kept (default 3 s):
+	// an element failing later than that after a message no longer has it
+	// routed again.
+	Unanswered         int           `yaml:"unanswered"`
+	UnansweredLifetime time.Duration `yaml:"unanswered_lifetime"`
 }
 
 // Defaults of Limits.
@@ -133,6 +141,8 @@ const (
 	DefaultCookieLifetime = 5 * time.Minute
 	DefaultDrain          = 5 * time.Second
 	DefaultStartupGrace   = 5 * time.Second
+	DefaultUnanswered     = 4096
+	DefaultUnansweredLife = 3 * time.Second
 )
 
 // FieldError is one problem of a configuration: the field (a YAML path such
@@ -227,7 +237,7 @@ func (c *Config) Validate() error {
 		{"network.beat", c.Network.Beat}, {"servers.beat", c.Servers.Beat},
 		{"registrar.keepalive", c.Registrar.KeepAlive}, {"registrar.keepalive_timeout", c.Registrar.KeepAliveTimeout},
 		{"limits.cookie_lifetime", c.Limits.CookieLifetime}, {"limits.drain", c.Limits.Drain},
-		{"limits.startup_grace", c.Limits.StartupGrace},
+		{"limits.startup_grace", c.Limits.StartupGrace}, {"limits.unanswered_lifetime", c.Limits.UnansweredLifetime},
 	} {
 		if d.v < 0 {
 			return ferr(d.f, "must not be negative")
@@ -337,6 +347,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.Cookies < 0 {
 		return ferr("limits.cookies", "must not be negative")
+	}
+	if c.Limits.Unanswered < 0 {
+		return ferr("limits.unanswered", "must not be negative")
+	}
+	if c.Limits.Unanswered == 0 {
+		c.Limits.Unanswered = DefaultUnanswered
+	}
+	if c.Limits.UnansweredLifetime == 0 {
+		c.Limits.UnansweredLifetime = DefaultUnansweredLife
 	}
 	if c.Limits.Queue == 0 {
 		c.Limits.Queue = DefaultQueue

@@ -127,6 +127,11 @@ type Counters struct {
 	CookiesEvicted       uint64 // pushed out by the bound
 	CookiesExpired       uint64 // outlived the cookie lifetime
 	CookiesHeld          int
+	// Network messages an element was given and had not answered when it
+	// failed, routed again: Begins to a new element, continuations to
+	// their rendezvous owner with the cookie; or aborted toward the
+	// network (TC-ABORT) when neither was possible.
+	UnansweredBegins, UnansweredContinuations, UnansweredAborted uint64
 }
 
 // server is one ASP association on the server side.
@@ -152,6 +157,19 @@ type server struct {
 	// can be put back in order.
 	sent [sentRing]sentRec
 	seq  uint64
+	// unanswered: the network's Begins and Continues given to this element
+	// and not answered by it here yet, by the network's transaction id.
+	unanswered map[tcap.TID]unanswered
+}
+
+// unanswered is a network message given to an element: a copy, its service,
+// when, and its order among the element's.
+type unanswered struct {
+	u     m3ua.UserData
+	s     *service
+	at    time.Time
+	seq   uint64
+	begin bool
 }
 
 const sentRing = 4096
@@ -219,6 +237,10 @@ type Core struct {
 	// raised, by PE identifier, with the services it served then.
 	upASP   map[m3ua.AssocID]aspRec
 	downASP map[uint32][]int
+	// maxUnanswered and unansweredLife are limits.unanswered and
+	// limits.unanswered_lifetime.
+	maxUnanswered  int
+	unansweredLife time.Duration
 
 	actions []Action
 	scratch []uint32
@@ -238,6 +260,9 @@ func NewCore(cfg *Config, pools Pools) *Core {
 		grace:   cfg.Limits.StartupGrace,
 		upASP:   map[m3ua.AssocID]aspRec{},
 		downASP: map[uint32][]int{},
+
+		maxUnanswered:  cfg.Limits.Unanswered,
+		unansweredLife: cfg.Limits.UnansweredLifetime,
 	}
 	c.cookies.init(cfg.Limits.Cookies, cfg.Limits.CookieLifetime)
 	for _, as := range cfg.Network.ASes {
@@ -387,6 +412,9 @@ func (c *Core) route(now time.Time, s *service, u m3ua.UserData, m *sccp.Message
 			c.ctr.DialoguesActive++
 		}
 		c.sendServer(srv, u)
+		if t.Kind == tcap.Begin {
+			c.remember(now, srv, s, u, t)
+		}
 	default: // Continue, End, Abort
 		if t.Kind != tcap.Continue && !resent {
 			c.dialogueEnded()
@@ -429,6 +457,9 @@ func tid4(t tcap.TID) (uint32, bool) {
 func (c *Core) toOwner(now time.Time, s *service, u m3ua.UserData, m *sccp.Message, t *tcap.Message, tid uint32, abortable bool) {
 	if srv := s.byTag[uint16(tid>>16)]; srv != nil && c.isMember(s, srv.id) {
 		c.sendServer(srv, u)
+		if abortable {
+			c.remember(now, srv, s, u, t)
+		}
 		return
 	}
 	e := c.cookies.get(cookieKey(s, tid), now)
@@ -453,6 +484,9 @@ func (c *Core) toOwner(now time.Time, s *service, u m3ua.UserData, m *sccp.Messa
 		c.emit(Action{Kind: CookieEcho, Assoc: srv.assoc, Data: u, Cookie: e.value})
 	}
 	c.sendServer(srv, u)
+	if abortable {
+		c.remember(now, srv, s, u, t)
+	}
 }
 
 func (c *Core) isMember(s *service, id uint32) bool {
@@ -622,6 +656,9 @@ func (c *Core) ServerData(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 			case tcap.End, tcap.Abort:
 				c.dialogueEnded()
 			}
+			if srv := c.servers[a]; srv != nil && c.tcapMsg.HasDTID && len(srv.unanswered) > 0 {
+				delete(srv.unanswered, c.tcapMsg.DTID)
+			}
 		}
 	}
 	u.RC, u.HasRC = rc, true
@@ -664,6 +701,7 @@ func (c *Core) ServerState(now time.Time, a m3ua.AssocID, id uint32, hasID bool,
 	if len(active) == 0 && !srv.failing {
 		delete(c.servers, a)
 	}
+	c.unansweredAgain(now, srv)
 }
 
 // ServerLost: the association a of an ASP is gone. If it was failing, its
@@ -684,6 +722,7 @@ func (c *Core) ServerLost(now time.Time, a m3ua.AssocID) {
 	if srv.failing {
 		c.release(now, srv)
 	}
+	c.unansweredAgain(now, srv)
 }
 
 // fail takes srv out of selection at the first sign its association failed;
@@ -841,6 +880,7 @@ func (c *Core) Refresh(now time.Time) {
 		c.recount(s)
 	}
 	c.downLeft()
+	c.refreshUnanswered(now)
 }
 
 // recount updates the live count of s and tells the network and the alarms
@@ -911,6 +951,7 @@ func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData, returned b
 		c.reroute(now, u)
 		return
 	}
+	c.forget(srv, u)
 	c.fail(now, srv)
 	if len(srv.returned)+len(srv.refused) >= MaxHeld {
 		c.reroute(now, u)
@@ -930,6 +971,7 @@ func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData, returned b
 // once, behind its SLS binding's hold.
 func (c *Core) Refused(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 	if srv := c.servers[a]; srv != nil {
+		c.forget(srv, u)
 		c.fail(now, srv)
 	}
 	c.reroute(now, u)
@@ -965,6 +1007,13 @@ func (c *Core) NetworkUnsent(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 func (c *Core) Tick(now time.Time) {
 	defer c.settle(now)
 	c.cookies.expire(now, &c.ctr)
+	for _, srv := range c.servers {
+		for k, e := range srv.unanswered {
+			if now.Sub(e.at) > c.unansweredLife {
+				delete(srv.unanswered, k)
+			}
+		}
+	}
 	for a, srv := range c.servers {
 		if srv.failing && now.Sub(srv.failedAt) >= HoldMax {
 			c.release(now, srv)
@@ -1087,4 +1136,93 @@ func (c *Core) downLeft() {
 		c.emit(Action{Kind: ASPDown, ID: id, Cause: "element left the handlespace"})
 	}
 	c.scratch = ids[:0]
+}
+
+// remember keeps network message u (a Begin or Continue, TCAP part t) given
+// to srv for service s until srv answers it here, to route it again if srv
+// fails first.
+func (c *Core) remember(now time.Time, srv *server, s *service, u m3ua.UserData, t *tcap.Message) {
+	if !t.HasOTID {
+		return
+	}
+	if srv.unanswered == nil {
+		srv.unanswered = map[tcap.TID]unanswered{}
+	}
+	if _, ok := srv.unanswered[t.OTID]; !ok && len(srv.unanswered) >= c.maxUnanswered {
+		return
+	}
+	srv.seq++
+	u.Payload = append([]byte(nil), u.Payload...)
+	srv.unanswered[t.OTID] = unanswered{u: u, s: s, at: now, seq: srv.seq, begin: t.Kind == tcap.Begin}
+}
+
+// forget drops what srv was given as u: it came back unsent (or the send
+// was refused) and is routed again on that account.
+func (c *Core) forget(srv *server, u m3ua.UserData) {
+	if len(srv.unanswered) == 0 || u.SI != SISCCP {
+		return
+	}
+	m := &c.sccpMsg
+	if sccp.Decode(u.Payload, m) != nil || tcap.Decode(m.Data, &c.tcapMsg) != nil || !c.tcapMsg.HasOTID {
+		return
+	}
+	delete(srv.unanswered, c.tcapMsg.OTID)
+}
+
+// refreshUnanswered routes again what elements that left the handlespace
+// had not answered (in association order).
+func (c *Core) refreshUnanswered(now time.Time) {
+	var gone []*server
+	for _, srv := range c.servers {
+		for _, e := range srv.unanswered {
+			if !c.isMember(e.s, srv.id) {
+				gone = append(gone, srv)
+				break
+			}
+		}
+	}
+	sort.Slice(gone, func(i, j int) bool { return gone[i].assoc < gone[j].assoc })
+	for _, srv := range gone {
+		c.unansweredAgain(now, srv)
+	}
+}
+
+// unansweredAgain routes again, in the order they were given, the network
+// messages srv has not answered and can no longer answer here: all of them
+// when its association ended or it left ASP-ACTIVE, those of the services
+// it is no longer active for or whose pool it left otherwise. Those older
+// than limits.unanswered_lifetime are dropped. A Begin goes to a newly
+// selected element, a continuation to its rendezvous owner with its cookie;
+// when neither is possible the network gets a TC-ABORT.
+func (c *Core) unansweredAgain(now time.Time, srv *server) {
+	if len(srv.unanswered) == 0 {
+		return
+	}
+	var again []unanswered
+	for k, e := range srv.unanswered {
+		if slices.Contains(srv.active, e.s.cfg.RC) && c.isMember(e.s, srv.id) {
+			continue
+		}
+		delete(srv.unanswered, k)
+		if now.Sub(e.at) <= c.unansweredLife {
+			again = append(again, e)
+		}
+	}
+	sort.Slice(again, func(i, j int) bool { return again[i].seq < again[j].seq })
+	for _, e := range again {
+		m := &c.sccpMsg
+		if sccp.Decode(e.u.Payload, m) != nil {
+			continue
+		}
+		aborted := c.ctr.DialoguesAborted
+		c.route(now, e.s, e.u, m, true)
+		switch {
+		case c.ctr.DialoguesAborted != aborted:
+			c.ctr.UnansweredAborted++
+		case e.begin:
+			c.ctr.UnansweredBegins++
+		default:
+			c.ctr.UnansweredContinuations++
+		}
+	}
 }

@@ -30,6 +30,9 @@ var (
 		"Cookies dropped before their dialogue ended, by reason (evicted, expired).", []string{"reason"}, nil)
 	descQueue = prometheus.NewDesc("sigpool_gateway_queue_messages",
 		"Inputs (messages and state changes) waiting for the gateway's loop.", nil, nil)
+	descUnanswered = prometheus.NewDesc("sigpool_gateway_unanswered_rerouted_total",
+		"Network messages an element had not answered when it failed, by outcome: begin (to a new element), continuation (to the rendezvous owner, with its cookie), aborted (TC-ABORT to the network).",
+		[]string{"outcome"}, nil)
 	descLive = prometheus.NewDesc("sigpool_gateway_pool_live_elements",
 		"Live elements of each service's pool: in the handlespace and ASP-ACTIVE here.", []string{"pool"}, nil)
 )
@@ -40,7 +43,7 @@ type collector struct{ g *Gateway }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descMSUs, descDiscarded, descActive, descStarted, descFailedOver,
-		descAborted, descResent, descCookies, descCookieDrops, descQueue, descLive} {
+		descAborted, descResent, descCookies, descCookieDrops, descQueue, descLive, descUnanswered} {
 		ch <- d
 	}
 	c.g.selection.Describe(ch)
@@ -71,6 +74,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCookies, float64(k.CookiesHeld))
 	cnt(descCookieDrops, k.CookiesEvicted, "evicted")
 	cnt(descCookieDrops, k.CookiesExpired, "expired")
+	cnt(descUnanswered, k.UnansweredBegins, "begin")
+	cnt(descUnanswered, k.UnansweredContinuations, "continuation")
+	cnt(descUnanswered, k.UnansweredAborted, "aborted")
 	gauge(descQueue, float64(g.q.depth.Load()))
 	for i, s := range g.cfg.Services {
 		gauge(descLive, float64(live[i]), s.Pool)

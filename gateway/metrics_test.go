@@ -74,6 +74,7 @@ func TestMetricsRegistered(t *testing.T) {
 		"sigpool_gateway_dialogues_active", "sigpool_gateway_dialogues_started_total",
 		"sigpool_gateway_dialogues_failed_over_total", "sigpool_gateway_cookies_held",
 		"sigpool_rserpool_registrations_total", "sigpool_m3ua_messages_total",
+		"sigpool_gateway_unanswered_rerouted_total",
 	} {
 		if families[n] == nil {
 			t.Errorf("no family %s", n)

@@ -397,5 +397,8 @@ func describeCounters(k Counters) string {
 	add("cookies_evicted", k.CookiesEvicted)
 	add("cookies_expired", k.CookiesExpired)
 	add("cookies_held", uint64(k.CookiesHeld))
+	add("unanswered.rerouted_begin", k.UnansweredBegins)
+	add("unanswered.rerouted_continuation", k.UnansweredContinuations)
+	add("unanswered.aborted", k.UnansweredAborted)
 	return b.String()
 }
