@@ -16,20 +16,28 @@ type RoutingKey struct {
 	LocalRKID uint32
 	RC        uint32 // meaningful when HasRC
 	HasRC     bool
-	Mode      TrafficMode // 0: not given (or given as 0); an undefined value is the SGP's to refuse
+	Mode      TrafficMode // 0: not given; an undefined value is the SGP's to refuse
 	DPC       uint32      // mask in the top byte, point code in the low 24 bits
 	NA        uint32      // meaningful when HasNA
 	HasNA     bool
 	SIs       []uint8
 	OPCs      []uint32
+
+	// modeZero: the key carried a Traffic Mode Type of value 0, which Mode
+	// cannot tell from none; it is re-encoded, and the SGP refuses it.
+	modeZero bool
 }
+
+// badMode reports whether the key asks for a traffic mode RFC 4666 does
+// not define.
+func (k *RoutingKey) badMode() bool { return k.modeZero || k.Mode != 0 && !k.Mode.valid() }
 
 func (k RoutingKey) param() *params.Param {
 	inner := []*params.Param{params.NewLocalRoutingKeyIdentifier(k.LocalRKID)}
 	if k.HasRC {
 		inner = append(inner, params.NewRoutingContext(k.RC))
 	}
-	if k.Mode != 0 {
+	if k.Mode != 0 || k.modeZero {
 		inner = append(inner, params.NewTrafficModeType(uint32(k.Mode)))
 	}
 	// params.NewDestinationPointCode drops the mask byte; keep all 32 bits.
@@ -320,6 +328,7 @@ func parseRoutingKey(b []byte) (RoutingKey, *ProtocolError) {
 			k.RC, k.HasRC = binary.BigEndian.Uint32(v), true
 		case params.TrafficModeType:
 			k.Mode = TrafficMode(binary.BigEndian.Uint32(v))
+			k.modeZero = k.Mode == 0
 		case params.DestinationPointCode:
 			k.DPC = binary.BigEndian.Uint32(v)
 		case params.NetworkAppearance:

@@ -102,7 +102,7 @@ func (s *SGP) registerKey(now time.Time, p *sgpPeer, k *RoutingKey) (uint32, uin
 	if s.cfg.HasNA && k.HasNA && k.NA != s.cfg.NA {
 		return 0, params.InvalidNetworkAppearance, nil
 	}
-	if k.Mode != 0 && !k.Mode.valid() {
+	if k.badMode() {
 		// RFC 4666 3.6.2: an undefined Traffic Mode Type in the key.
 		return 0, params.UnsupportedTrafficHandlingMode, nil
 	}
