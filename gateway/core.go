@@ -243,6 +243,7 @@ type Core struct {
 	unansweredLife time.Duration
 
 	actions []Action
+	bufs    [][]byte
 	scratch []uint32
 	live    []uint32
 	sccpMsg sccp.Message
@@ -657,7 +658,7 @@ func (c *Core) ServerData(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 				c.dialogueEnded()
 			}
 			if srv := c.servers[a]; srv != nil && c.tcapMsg.HasDTID && len(srv.unanswered) > 0 {
-				delete(srv.unanswered, c.tcapMsg.DTID)
+				c.drop(srv, c.tcapMsg.DTID)
 			}
 		}
 	}
@@ -1010,7 +1011,7 @@ func (c *Core) Tick(now time.Time) {
 	for _, srv := range c.servers {
 		for k, e := range srv.unanswered {
 			if now.Sub(e.at) > c.unansweredLife {
-				delete(srv.unanswered, k)
+				c.drop(srv, k)
 			}
 		}
 	}
@@ -1148,11 +1149,16 @@ func (c *Core) remember(now time.Time, srv *server, s *service, u m3ua.UserData,
 	if srv.unanswered == nil {
 		srv.unanswered = map[tcap.TID]unanswered{}
 	}
-	if _, ok := srv.unanswered[t.OTID]; !ok && len(srv.unanswered) >= c.maxUnanswered {
+	var buf []byte
+	if old, ok := srv.unanswered[t.OTID]; ok {
+		buf = old.u.Payload[:0]
+	} else if len(srv.unanswered) >= c.maxUnanswered {
 		return
+	} else if n := len(c.bufs); n > 0 {
+		buf, c.bufs = c.bufs[n-1], c.bufs[:n-1]
 	}
 	srv.seq++
-	u.Payload = append([]byte(nil), u.Payload...)
+	u.Payload = append(buf, u.Payload...)
 	srv.unanswered[t.OTID] = unanswered{u: u, s: s, at: now, seq: srv.seq, begin: t.Kind == tcap.Begin}
 }
 
@@ -1166,8 +1172,28 @@ func (c *Core) forget(srv *server, u m3ua.UserData) {
 	if sccp.Decode(u.Payload, m) != nil || tcap.Decode(m.Data, &c.tcapMsg) != nil || !c.tcapMsg.HasOTID {
 		return
 	}
-	delete(srv.unanswered, c.tcapMsg.OTID)
+	c.drop(srv, c.tcapMsg.OTID)
 }
+
+// drop forgets srv's unanswered message of transaction tid, keeping its
+// buffer for the next one.
+func (c *Core) drop(srv *server, tid tcap.TID) {
+	e, ok := srv.unanswered[tid]
+	if !ok {
+		return
+	}
+	delete(srv.unanswered, tid)
+	if cap(e.u.Payload) <= maxKeptBuf && len(c.bufs) < maxBufs {
+		c.bufs = append(c.bufs, e.u.Payload[:0])
+	}
+}
+
+// Buffers of forgotten unanswered messages kept for reuse: up to maxBufs,
+// of at most maxKeptBuf octets.
+const (
+	maxBufs    = 1024
+	maxKeptBuf = 512
+)
 
 // refreshUnanswered routes again what elements that left the handlespace
 // had not answered (in association order).
