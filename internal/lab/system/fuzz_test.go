@@ -29,6 +29,7 @@ func FuzzParseSummary(f *testing.F) {
 	f.Add([]byte(`{"offered": 6000, "completed": 5995, "aborted": 5, "abort_causes": {"p-abort:x": 5}, "latency_us": {"p50": 3500, "p999": 41250}}`))
 	f.Add([]byte(`{"completed": 1, "seconds": [{"t": 1, "completed": 1}]}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"completed": 8, "lost": 2, "lost_dialogues": [{"otid": "0000002a", "begin_s": 12.25}, {"otid": "00000031"}, 7]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseSummary(b)
 		if err == nil && s == nil {
@@ -41,6 +42,9 @@ func FuzzParseSummary(f *testing.F) {
 			s2, _ := ParseSummary(b)
 			if s2.Offered != s.Offered || s2.Completed != s.Completed || s2.P99 != s.P99 || s2.Lost != s.Lost {
 				t.Errorf("two readings differ: %+v then %+v", s, s2)
+			}
+			if len(s.LostTIDs) != len(s.LostAt) || len(s2.LostTIDs) != len(s.LostTIDs) {
+				t.Errorf("lost dialogues: %d ids, %d times, then %d ids", len(s.LostTIDs), len(s.LostAt), len(s2.LostTIDs))
 			}
 		}
 	})
