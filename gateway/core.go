@@ -1200,8 +1200,11 @@ const (
 func (c *Core) refreshUnanswered(now time.Time) {
 	var gone []*server
 	for _, srv := range c.servers {
-		for _, e := range srv.unanswered {
-			if !c.isMember(e.s, srv.id) {
+		if len(srv.unanswered) == 0 {
+			continue
+		}
+		for _, rc := range srv.active {
+			if s := c.byRC[rc]; s != nil && !c.isMember(s, srv.id) {
 				gone = append(gone, srv)
 				break
 			}
