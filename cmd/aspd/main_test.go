@@ -501,9 +501,38 @@ func TestAspdRun(t *testing.T) {
 		t.Fatalf("cookie % x, want the empty state of the ended dialogue", v)
 	}
 
-	// SIGTERM: deregistered, ASP down, exit without error.
+	// A service time of 300 ms and one step: a Begin's answer is owed for
+	// that long (the reload applies once a Begin is answered with a
+	// Continue).
+	slow := "local: 10.0.0.11\ngateways: [10.0.0.1:2906, 10.0.0.2:2906]\nregistrars: [10.0.0.1:3863]\npool: hlr.sigpool" +
+		"\nrc: 200\ncapacity: 100\nmgmt: 127.0.0.1:0\nlog_level: warn\ndrain: 10s\nservice:\n  time: 300ms\n  steps: 1\n"
+	if err := os.WriteFile(file, []byte(slow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sigs <- syscall.SIGHUP
+	waitFor(t, "reload with a service time", func() bool {
+		g.send(t, a, tcap.Message{Kind: tcap.Begin, OTID: tcap.TID32(0x450), HasOTID: true, Components: invokeComps(7)})
+		m := g.next(t)
+		if m.Kind == tcap.Continue {
+			checkCookie(t, g, m.OTID.Uint32(), 1)
+			g.send(t, a, tcap.Message{Kind: tcap.Abort, DTID: m.OTID, HasDTID: true, PAbortCause: 4, HasPAbortCause: true})
+			checkCookie(t, g, m.OTID.Uint32(), -1)
+			return true
+		}
+		<-g.cookies // the empty state of the dialogue the old script ended
+		return false
+	})
+
+	// SIGTERM with an answer owed: the drain waits for it, it goes out
+	// (through the only gateway, where the Begin came in), then aspd
+	// deregisters, leaves ASP-ACTIVE and exits without error.
+	g.send(t, a, tcap.Message{Kind: tcap.Begin, OTID: tcap.TID32(0x500), HasOTID: true, Components: invokeComps(8)})
+	waitFor(t, "an answer owed", func() bool { return srv.Owed() == 1 })
 	peid := srv.PEID()
 	sigs <- syscall.SIGTERM
+	m = g.next(t)
+	expectStep(t, m, tcap.Continue, 0x500, 8)
+	checkCookie(t, g, m.OTID.Uint32(), 1)
 	select {
 	case err := <-done:
 		if err != nil {
@@ -511,6 +540,9 @@ func TestAspdRun(t *testing.T) {
 		}
 	case <-time.After(waitLimit):
 		t.Fatal("aspd did not stop")
+	}
+	if c := srv.Counters(); c.SentOther != 0 || c.SendFailed != 0 || c.SentIngress != c.Sent {
+		t.Fatalf("counters %+v: every answer should have gone through the gateway its request came in on", c)
 	}
 	if g.srv.ASPState(a) == m3ua.ASPActive {
 		t.Fatal("ASP still active after SIGTERM")
