@@ -64,5 +64,17 @@
 //	                          aborted, lost, notsent, inflight (cumulative), completed_per_s,
 //	                          p50_us, p99_us (of the dialogues completed in that interval)
 //	lost_dialogues            the first 1000 lost dialogues: otid (8 hex digits), begin_s (s since
-//	                          the load started), sls, answered, peer (server tid), rounds, resends
+//	                          the load started), sls, answered, peer (server tid), rounds, resends,
+//	                          sends [{assoc, t}]: the gateway association of each network message
+//	                          (1 = the first --gateway; 0 unknown) and when it was sent
+//	assoc_events              [{assoc, event, t}]: each association's "up", "ended" and ASP state
+//	                          ("asp-asp-active"...), t in s since the load started (negative before)
+//	dialogues                 with --per-dialogue, every finished dialogue: otid, begin_s, end_s
+//	                          (when its outcome was known), outcome (completed, aborted, lost,
+//	                          notsent), sends
+//
+// sigload picks the gateway for each message itself, as m3ua.Client's
+// SendData would (the ASP-ACTIVE associations in --gateway order, by SLS;
+// one whose gateway declared the DPC unavailable is passed over), so that
+// it knows which association carried it.
 package main

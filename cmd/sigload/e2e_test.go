@@ -147,7 +147,7 @@ func TestEndToEnd(t *testing.T) {
 		Script:    Script{OPC: 1001, DPC: 2001, RC: 100, NI: 2, SSN: 8, CalledSSN: 6, Steps: 2},
 		Transport: net, Local: addr(0, "10.1.0.6", "10.2.0.6"), Gateways: gws,
 		Rate: 200, Duration: time.Second, Timeout: 2 * time.Second, SLSSpread: 16, StartTimeout: 20 * time.Second,
-		Progress: 100 * time.Millisecond, Out: &out, Log: &log,
+		Progress: 100 * time.Millisecond, PerDialogue: true, Out: &out, Log: &log,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -204,6 +204,47 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if strings.Join(gotLost, ",") != strings.Join(wantLostIDs, ",") {
 		t.Errorf("lost dialogues %v; want %v", gotLost, wantLostIDs)
+	}
+	// every lost dialogue names the association its Begin went on
+	for _, l := range s.LostDialogues {
+		if len(l.Sends) != 1 || (l.Sends[0].Assoc != 1 && l.Sends[0].Assoc != 2) || l.Sends[0].T < l.BeginS-0.01 {
+			t.Errorf("lost dialogue %s sends %+v", l.OTID, l.Sends)
+		}
+	}
+	// --per-dialogue: every dialogue once, with its outcome and the
+	// associations its messages went on (by SLS: both gateways carry some;
+	// Begin and 2 Continues for a completed one)
+	if uint64(len(s.Dialogues)) != s.Offered {
+		t.Fatalf("%d dialogues listed; want %d", len(s.Dialogues), s.Offered)
+	}
+	outcomes := map[Outcome]uint64{}
+	perAssoc := map[int]int{}
+	for _, d := range s.Dialogues {
+		outcomes[d.Outcome]++
+		if d.EndS < d.BeginS {
+			t.Errorf("dialogue %s ends at %.3f before its Begin at %.3f", d.OTID, d.EndS, d.BeginS)
+		}
+		for _, x := range d.Sends {
+			perAssoc[x.Assoc]++
+		}
+		if want := map[Outcome]int{OutCompleted: 3, OutAborted: 1, OutLost: 1}[d.Outcome]; len(d.Sends) != want {
+			t.Errorf("dialogue %s (%s) sent %d messages; want %d", d.OTID, d.Outcome, len(d.Sends), want)
+		}
+	}
+	if outcomes[OutCompleted] != wantDone || outcomes[OutAborted] != wantAbort || outcomes[OutLost] != wantLost {
+		t.Errorf("outcomes %v", outcomes)
+	}
+	if perAssoc[1] == 0 || perAssoc[2] == 0 || perAssoc[0] != 0 {
+		t.Errorf("messages per association %v; want both gateways, none unknown", perAssoc)
+	}
+	ups := 0
+	for _, e := range s.AssocEvents {
+		if e.Event == "up" {
+			ups++
+		}
+	}
+	if ups != 2 {
+		t.Errorf("association events %+v; want 2 up", s.AssocEvents)
 	}
 	// progress every 100 ms over about 3 s (1 s of load, 2 s of timeout)
 	if len(s.Seconds) < 20 {

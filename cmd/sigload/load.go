@@ -34,13 +34,37 @@ type Config struct {
 	StartTimeout time.Duration
 	// Progress is the interval of progress lines (default 1 s).
 	Progress time.Duration
-	Out      io.Writer // progress lines and the text summary
-	Log      io.Writer // association events and errors
+	// PerDialogue lists every finished dialogue in the summary.
+	PerDialogue bool
+	Out         io.Writer // progress lines and the text summary
+	Log         io.Writer // association events and errors
 }
 
 // sender is what the generator sends through: an m3ua.Client.
 type sender interface {
 	SendData(u m3ua.UserData) error
+}
+
+// routedSender also says which gateway association a message went on.
+type routedSender interface {
+	SendRouted(u m3ua.UserData) (m3ua.AssocID, error)
+}
+
+// sendTracked sends a network message of dialogue otid and records the
+// association it went on.
+func (g *Generator) sendTracked(otid uint32, u m3ua.UserData) error {
+	if r, ok := g.send.(routedSender); ok {
+		a, err := r.SendRouted(u)
+		if err == nil {
+			g.tr.Sent(otid, int(a), g.clock())
+		}
+		return err
+	}
+	err := g.send.SendData(u)
+	if err == nil {
+		g.tr.Sent(otid, 0, g.clock())
+	}
+	return err
 }
 
 // Generator offers dialogues and accounts for them.
@@ -56,6 +80,54 @@ type Generator struct {
 	start   time.Time // when the load started (lost dialogues' times count from it)
 	lostMu  sync.Mutex
 	lost    []LostDialogue // the first maxLostListed lost dialogues
+	events  []assocEvent
+}
+
+type assocEvent struct {
+	assoc int
+	what  string
+	at    time.Time
+}
+
+// assocEvent records a change of a gateway association (the first 1000).
+func (g *Generator) assocEvent(assoc int, what string) {
+	g.lostMu.Lock()
+	defer g.lostMu.Unlock()
+	if len(g.events) < 1000 {
+		g.events = append(g.events, assocEvent{assoc, what, g.clock()})
+	}
+}
+
+// AssocEvent is a gateway association's change in the summary: "up",
+// "ended", or "asp-<state>" (asp-asp-active...), t in seconds since the
+// load started (negative before it).
+type AssocEvent struct {
+	Assoc int     `json:"assoc"`
+	Event string  `json:"event"`
+	T     float64 `json:"t"`
+}
+
+// SendInfo is one network message of a dialogue in the summary.
+type SendInfo struct {
+	Assoc int     `json:"assoc"` // gateway association (1 = first --gateway); 0 unknown
+	T     float64 `json:"t"`     // seconds since the load started
+}
+
+// DialogueInfo is one finished dialogue in the summary (--per-dialogue).
+type DialogueInfo struct {
+	OTID    string     `json:"otid"`
+	BeginS  float64    `json:"begin_s"`
+	EndS    float64    `json:"end_s"` // when its outcome was known (its Begin for returned or not sent ones)
+	Outcome Outcome    `json:"outcome"`
+	Sends   []SendInfo `json:"sends"`
+}
+
+func (g *Generator) sendInfos(ss []Send) []SendInfo {
+	out := make([]SendInfo, 0, len(ss))
+	for _, x := range ss {
+		out = append(out, SendInfo{Assoc: x.Assoc, T: x.At.Sub(g.start).Seconds()})
+	}
+	return out
 }
 
 // maxLostListed bounds the lost dialogues listed in the summary and logged
@@ -73,6 +145,9 @@ type LostDialogue struct {
 	Peer     string  `json:"peer,omitempty"` // the server's transaction id, when answered
 	Rounds   int     `json:"rounds"`         // server Continues received
 	Resends  int     `json:"resends"`        // messages sent again after SCTP handed them back
+	// Sends are its network messages: association and time (the
+	// harness attributes a loss to a killed gateway by them).
+	Sends []SendInfo `json:"sends"`
 }
 
 func newGenerator(cfg Config, s sender) *Generator {
@@ -88,7 +163,11 @@ func newGenerator(cfg Config, s sender) *Generator {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	return &Generator{cfg: cfg, tr: NewTracker(cfg.Script.Steps, cfg.Timeout), send: s, clock: time.Now, logged: map[string]int{}}
+	tr := NewTracker(cfg.Script.Steps, cfg.Timeout)
+	if cfg.PerDialogue {
+		tr.Record()
+	}
+	return &Generator{cfg: cfg, tr: tr, send: s, clock: time.Now, logged: map[string]int{}}
 }
 
 // logf writes a log line; a line of the same kind is written at most 5
@@ -114,7 +193,7 @@ func (g *Generator) open(i uint64) {
 	otid := g.tr.Open(g.clock(), sls)
 	u, err := g.cfg.Script.Begin(otid, sls)
 	if err == nil {
-		err = g.send.SendData(u)
+		err = g.sendTracked(otid, u)
 	}
 	if err != nil {
 		g.sendErr.Add(1)
@@ -156,7 +235,7 @@ func (g *Generator) onData(_ m3ua.AssocID, u m3ua.UserData) {
 	}
 	out, err := g.cfg.Script.Continue(a, &m, u.OPC)
 	if err == nil {
-		err = g.send.SendData(out)
+		err = g.sendTracked(a.OTID, out)
 	}
 	if err != nil {
 		g.sendErr.Add(1)
@@ -176,16 +255,19 @@ func (g *Generator) onEvent(e m3ua.Event) {
 		if !g.tr.Unsent(otid) {
 			return
 		}
-		if err := g.send.SendData(e.Data); err != nil {
+		if err := g.sendTracked(otid, e.Data); err != nil {
 			g.sendErr.Add(1)
 			g.tr.NotSent(otid)
 			g.logf("send", "resend failed: %v", err)
 		}
 	case m3ua.AssocEstablished:
+		g.assocEvent(int(e.Assoc), "up")
 		g.logf("assoc", "association %d to %v up", e.Assoc, e.Peer)
 	case m3ua.AssocEnded:
+		g.assocEvent(int(e.Assoc), "ended")
 		g.logf("assoc", "association %d ended: %v", e.Assoc, e.Err)
 	case m3ua.ASPStateChanged:
+		g.assocEvent(int(e.Assoc), "asp-"+strings.ToLower(e.To.String()))
 		g.logf("asp", "association %d: ASP %v -> %v", e.Assoc, e.From, e.To)
 	}
 }
@@ -215,7 +297,7 @@ func (g *Generator) recordLost(ls []Lost) {
 			return
 		}
 		d := LostDialogue{OTID: fmt.Sprintf("%08x", l.OTID), BeginS: l.Start.Sub(g.start).Seconds(), SLS: l.SLS,
-			Answered: l.HasPeer, Rounds: l.Rounds, Resends: l.Resends}
+			Answered: l.HasPeer, Rounds: l.Rounds, Resends: l.Resends, Sends: g.sendInfos(l.Sends)}
 		if l.HasPeer {
 			d.Peer = fmt.Sprintf("%x", l.Peer.Bytes())
 		}
@@ -224,8 +306,12 @@ func (g *Generator) recordLost(ls []Lost) {
 		if l.HasPeer {
 			peer = fmt.Sprintf("server tid %s after %d Continues", d.Peer, l.Rounds)
 		}
-		fmt.Fprintf(g.cfg.Log, "%s sigload: dialogue otid=%s lost: Begin at t=%.3fs sls=%d, %s, %d resends, no End or Abort within %v\n",
-			time.Now().Format("15:04:05.000"), d.OTID, d.BeginS, l.SLS, peer, l.Resends, g.cfg.Timeout)
+		var via []string
+		for _, x := range d.Sends {
+			via = append(via, fmt.Sprintf("assoc %d at t=%.3fs", x.Assoc, x.T))
+		}
+		fmt.Fprintf(g.cfg.Log, "%s sigload: dialogue otid=%s lost: Begin at t=%.3fs sls=%d, %s, %d resends, sent [%s], no End or Abort within %v\n",
+			time.Now().Format("15:04:05.000"), d.OTID, d.BeginS, l.SLS, peer, l.Resends, strings.Join(via, ", "), g.cfg.Timeout)
 	}
 }
 
@@ -268,6 +354,10 @@ type Summary struct {
 	Seconds     []Sample          `json:"seconds"`
 	// LostDialogues lists the lost dialogues (the first 1000).
 	LostDialogues []LostDialogue `json:"lost_dialogues"`
+	// AssocEvents are the gateway associations' changes (the first 1000).
+	AssocEvents []AssocEvent `json:"assoc_events"`
+	// Dialogues lists every finished dialogue (--per-dialogue only).
+	Dialogues []DialogueInfo `json:"dialogues,omitempty"`
 }
 
 // LatencySummary is the latency from Begin sent to End received of the
@@ -372,7 +462,34 @@ func (g *Generator) summary(samples []Sample, load time.Duration) *Summary {
 		InFlight: c.InFlight, AbortCauses: c.AbortCauses, Resent: c.Resent, Unmatched: c.Unmatched, Malformed: c.Malformed,
 		Mismatch: c.Mismatch, SendErrors: g.sendErr.Load(), NotSCCP: g.other.Load(), Continues: c.Continues,
 		Latency: latencyOf(&h), Rate: g.cfg.Rate, Steps: g.cfg.Script.Steps, Gateways: len(g.cfg.Gateways),
-		LoadSeconds: load.Seconds(), Seconds: samples, LostDialogues: g.lostList()}
+		LoadSeconds: load.Seconds(), Seconds: samples, LostDialogues: g.lostList(), AssocEvents: g.assocEvents(),
+		Dialogues: g.dialogueInfos()}
+}
+
+func (g *Generator) assocEvents() []AssocEvent {
+	g.lostMu.Lock()
+	defer g.lostMu.Unlock()
+	out := []AssocEvent{}
+	for _, e := range g.events {
+		out = append(out, AssocEvent{Assoc: e.assoc, Event: e.what, T: e.at.Sub(g.start).Seconds()})
+	}
+	return out
+}
+
+func (g *Generator) dialogueInfos() []DialogueInfo {
+	if !g.cfg.PerDialogue {
+		return nil
+	}
+	g.lostMu.Lock()
+	start := g.start
+	g.lostMu.Unlock()
+	rs := g.tr.Records()
+	out := make([]DialogueInfo, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, DialogueInfo{OTID: fmt.Sprintf("%08x", r.OTID), BeginS: r.Start.Sub(start).Seconds(),
+			EndS: r.End.Sub(start).Seconds(), Outcome: r.Outcome, Sends: g.sendInfos(r.Sends)})
+	}
+	return out
 }
 
 func (g *Generator) lostList() []LostDialogue {
@@ -498,6 +615,37 @@ func (l *lazySender) set(c *m3ua.Client) {
 	l.mu.Lock()
 	l.c = c
 	l.mu.Unlock()
+}
+
+// SendRouted sends u through the gateway association an m3ua.Client's
+// SendData would pick (the ASP-ACTIVE ones in --gateway order, by SLS)
+// and says which: when that one refuses it (ErrNotUsable: its gateway
+// declared the DPC unavailable), the next ASP-ACTIVE one, in turn; with
+// none usable, SendData's own choice (association unknown: 0).
+func (l *lazySender) SendRouted(u m3ua.UserData) (m3ua.AssocID, error) {
+	l.mu.RLock()
+	c := l.c
+	l.mu.RUnlock()
+	if c == nil {
+		return 0, m3ua.ErrNoActiveSGP
+	}
+	var act []int
+	for i, st := range c.States() {
+		if st == m3ua.ASPActive {
+			act = append(act, i)
+		}
+	}
+	for k := range act {
+		a := m3ua.AssocID(act[(int(u.SLS)+k)%len(act)] + 1)
+		err := c.SendDataTo(a, u)
+		if err == nil {
+			return a, nil
+		}
+		if !errors.Is(err, m3ua.ErrNotUsable) {
+			return 0, err
+		}
+	}
+	return 0, c.SendData(u)
 }
 
 func (l *lazySender) SendData(u m3ua.UserData) error {

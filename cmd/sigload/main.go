@@ -74,6 +74,7 @@ func newCommand() *cobra.Command {
 		jsonPath     string
 		quiet        bool
 		progress     time.Duration
+		perDialogue  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sigload --gateway ADDR[,ADDR...] --opc PC --dpc PC [flags]",
@@ -93,8 +94,8 @@ Addresses are ip[+ip...]:port, one IP per network for multihoming.
 			cfg := Config{
 				Script: Script{OPC: opc, DPC: dpc, RC: rc, NI: ni, SSN: ssn, CalledSSN: cssn, Steps: steps, XUDT: xudt},
 				Rate:   rate, Duration: duration, Timeout: timeout, SLSSpread: spread, StartTimeout: startTimeout,
-				Progress: progress,
-				Out:      cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
+				Progress: progress, PerDialogue: perDialogue,
+				Out: cmd.OutOrStdout(), Log: cmd.ErrOrStderr(),
 			}
 			if quiet {
 				cfg.Out = io.Discard
@@ -183,6 +184,7 @@ Addresses are ip[+ip...]:port, one IP per network for multihoming.
 	f.BoolVar(&xudt, "xudt", false, "send XUDT instead of UDT")
 	f.StringVar(&jsonPath, "json", "", "write the summary as JSON to this file (- for standard output)")
 	f.DurationVar(&progress, "progress", time.Second, "interval of the progress lines (10ms or more)")
+	f.BoolVar(&perDialogue, "per-dialogue", false, "list every finished dialogue in the JSON summary (dialogues: otid, begin_s, end_s, outcome, sends)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
 }

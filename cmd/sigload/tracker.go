@@ -37,6 +37,7 @@ type Counts struct {
 }
 
 type dialogue struct {
+	sends    []Send // the network messages of the dialogue, when recording
 	otid     uint32
 	start    time.Time
 	peer     tcap.TID // the server's transaction id, once it answered
@@ -46,6 +47,35 @@ type dialogue struct {
 	resends  int
 	deadline time.Time
 }
+
+// Send is one network message of a dialogue: the gateway association it
+// went on (0: unknown) and when.
+type Send struct {
+	Assoc int
+	At    time.Time
+}
+
+// Outcome is how a dialogue ended.
+type Outcome string
+
+// The outcomes of a dialogue.
+const (
+	OutCompleted Outcome = "completed"
+	OutAborted   Outcome = "aborted"
+	OutLost      Outcome = "lost"
+	OutNotSent   Outcome = "notsent"
+)
+
+// Record is one finished dialogue, kept when the tracker records.
+type Record struct {
+	OTID       uint32
+	Start, End time.Time
+	Outcome    Outcome
+	Sends      []Send
+}
+
+// maxRecords bounds the dialogues a recording tracker keeps.
+const maxRecords = 1 << 20
 
 type expiry struct {
 	at   time.Time
@@ -69,6 +99,43 @@ type Tracker struct {
 	c       Counts
 	total   Histogram // latency of every completed dialogue
 	window  Histogram // since the last Window call
+	record  bool
+	records []Record
+}
+
+// Record makes the tracker keep every finished dialogue (up to 2^20) with
+// its network messages' associations and times, for Records. (An open
+// dialogue's messages are always noted: a lost one reports them.)
+func (t *Tracker) Record() {
+	t.mu.Lock()
+	t.record = true
+	t.mu.Unlock()
+}
+
+// Sent notes that a network message of dialogue otid went on gateway
+// association assoc at now.
+func (t *Tracker) Sent(otid uint32, assoc int, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d, ok := t.open[otid]; ok && len(d.sends) < 64 {
+		d.sends = append(d.sends, Send{Assoc: assoc, At: now})
+	}
+}
+
+// finish removes an open dialogue and keeps its record; t.mu is held.
+func (t *Tracker) finish(d *dialogue, o Outcome, now time.Time) {
+	delete(t.open, d.otid)
+	if t.record && len(t.records) < maxRecords {
+		t.records = append(t.records, Record{OTID: d.otid, Start: d.start, End: now, Outcome: o, Sends: d.sends})
+	}
+}
+
+// Records returns the finished dialogues recorded so far, in the order
+// they ended.
+func (t *Tracker) Records() []Record {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Record(nil), t.records...)
 }
 
 // NewTracker returns a tracker for dialogues of steps network Continues
@@ -104,8 +171,8 @@ func (t *Tracker) Open(now time.Time, sls uint8) uint32 {
 func (t *Tracker) NotSent(otid uint32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.open[otid]; ok {
-		delete(t.open, otid)
+	if d, ok := t.open[otid]; ok {
+		t.finish(d, OutNotSent, d.start)
 		t.c.NotSent++
 	}
 }
@@ -121,7 +188,7 @@ func (t *Tracker) Unsent(otid uint32) bool {
 		return false
 	}
 	if d.resends >= maxResends {
-		delete(t.open, otid)
+		t.finish(d, OutNotSent, d.start)
 		t.c.NotSent++
 		return false
 	}
@@ -161,14 +228,14 @@ func (t *Tracker) Receive(now time.Time, m *tcap.Message) Action {
 		d.rounds++
 		if d.rounds > 255 {
 			// a server that never ends: give up on it as on a lost one
-			delete(t.open, id)
+			t.finish(d, OutLost, now)
 			t.c.Lost++
 			return Action{}
 		}
 		t.c.Continues++
 		return Action{Continue: true, OTID: id, Peer: m.OTID, Round: d.rounds, SLS: d.sls}
 	case tcap.End:
-		delete(t.open, id)
+		t.finish(d, OutCompleted, now)
 		t.c.Completed++
 		if d.rounds != t.steps {
 			t.c.Mismatch++
@@ -177,7 +244,7 @@ func (t *Tracker) Receive(now time.Time, m *tcap.Message) Action {
 		t.total.Record(lat)
 		t.window.Record(lat)
 	case tcap.Abort:
-		delete(t.open, id)
+		t.finish(d, OutAborted, now)
 		t.c.Aborted++
 		cause := "u-abort"
 		if m.HasPAbortCause {
@@ -195,11 +262,12 @@ func (t *Tracker) Receive(now time.Time, m *tcap.Message) Action {
 func (t *Tracker) Returned(otid uint32, cause uint8) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.open[otid]; !ok {
+	d, ok := t.open[otid]
+	if !ok {
 		t.c.Unmatched++
 		return
 	}
-	delete(t.open, otid)
+	t.finish(d, OutAborted, d.start)
 	t.c.Aborted++
 	t.c.AbortCauses[fmt.Sprintf("sccp-return:%d", cause)]++
 }
@@ -222,6 +290,7 @@ type Lost struct {
 	// got; Resends how often SCTP handed one of its messages back.
 	Start           time.Time
 	Rounds, Resends int
+	Sends           []Send
 }
 
 // Expire counts as lost every dialogue open longer than the timeout at now,
@@ -236,9 +305,9 @@ func (t *Tracker) Expire(now time.Time, dst []Lost) []Lost {
 		if !ok || !d.start.Equal(e.gen) {
 			continue
 		}
-		delete(t.open, e.otid)
+		t.finish(d, OutLost, now)
 		t.c.Lost++
-		dst = append(dst, Lost{OTID: d.otid, Peer: d.peer, HasPeer: d.hasPeer, SLS: d.sls,
+		dst = append(dst, Lost{Sends: d.sends, OTID: d.otid, Peer: d.peer, HasPeer: d.hasPeer, SLS: d.sls,
 			Start: d.start, Rounds: d.rounds, Resends: d.resends})
 	}
 	if t.head > 1024 && t.head*2 > len(t.queue) {
