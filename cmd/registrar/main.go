@@ -204,9 +204,8 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 		Main: func(ctx context.Context) error {
 			reg.Start()
 			running.Store(true)
-			stopWatch := make(chan struct{})
-			defer close(stopWatch)
-			go pw.run(stopWatch)
+			stopWatch, watchDone := make(chan struct{}), make(chan struct{})
+			go func() { pw.run(stopWatch); close(watchDone) }()
 			log.Info("registrar started", zap.Stringer("asap", dc.ASAPAddr), zap.Stringer("enrp", dc.ENRPAddr),
 				zap.Int("peers", len(cfg.Peers)))
 			if e.started != nil {
@@ -223,6 +222,10 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 				case <-tick:
 					logCounters(log, reg)
 				case <-ctx.Done():
+					// The watcher first: a closed registrar has no
+					// elements, and its pools are not empty for that.
+					close(stopWatch)
+					<-watchDone
 					logCounters(log, reg)
 					reg.Close(false)
 					wt.stop()
@@ -252,7 +255,8 @@ func start(f File, reload func() (File, error), logOut io.Writer, e *env) error 
 			log.Info("configuration reloaded", zap.String("log_level", lvl.String()), zap.Strings("allow", nf.Allow),
 				zap.Duration("keepalive", nf.KeepAlive), zap.Duration("keepalive_timeout", nf.KeepAliveTimeout),
 				zap.Int("resolution_rate", nf.ResolutionRate), zap.Int("resolution_burst", nf.ResolutionBurst),
-				zap.Int("report_rate", nf.ReportRate), zap.Int("report_burst", nf.ReportBurst))
+				zap.Int("report_rate", nf.ReportRate), zap.Int("report_burst", nf.ReportBurst),
+				zap.Int("pools", len(nf.Pools)))
 			return nil
 		},
 		// Ready once the listeners serve; a registrar without any peer
