@@ -179,5 +179,8 @@ func sigloadArgs(rate int, d time.Duration, summary string) []string {
 		// Counters every 100 ms: a recovery under 500 ms can only be shown
 		// by samples well under 500 ms apart.
 		"--progress", progressInterval.String(),
+		// Every dialogue's outcome and messages: recovery is measured per
+		// dialogue, and a loss is traced to the gateway its message went to.
+		"--per-dialogue",
 	}
 }

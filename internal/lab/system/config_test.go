@@ -60,7 +60,7 @@ func TestSigloadArgs(t *testing.T) {
 	for _, want := range []string{
 		"--gateway 10.1.0.1+10.2.0.1:2905,10.1.0.2+10.2.0.2:2905",
 		"--local 10.1.0.6+10.2.0.6:0",
-		"--opc 1001", "--dpc 2001", "--rc 100", "--rate 150", "--duration 1m0s", "--json /tmp/s.json", "--progress 100ms",
+		"--opc 1001", "--dpc 2001", "--rc 100", "--rate 150", "--duration 1m0s", "--json /tmp/s.json", "--progress 100ms", "--per-dialogue",
 	} {
 		if !strings.Contains(args, want) {
 			t.Errorf("sigload args %q lack %q", args, want)

@@ -161,7 +161,13 @@ type Summary struct {
 	// load started), to trace them in the daemons' logs.
 	LostTIDs []string
 	LostAt   []float64
-	Raw      map[string]any
+	// LostList has the lost dialogues with their messages' associations;
+	// AssocEvents sigload's association changes; Dialogues every finished
+	// dialogue (sigload --per-dialogue). Times on sigload's clock.
+	LostList    []Dialogue
+	AssocEvents []AssocEvent
+	Dialogues   []Dialogue
+	Raw         map[string]any
 }
 
 // ParseSummary reads sigload's --json summary. Counters are matched by the
@@ -258,6 +264,7 @@ func ParseSummary(b []byte) (*Summary, error) {
 	if !seen {
 		return nil, fmt.Errorf("sigload summary: no completed count in %s", b)
 	}
+	s.parseDetail(b)
 	return s, nil
 }
 

@@ -48,8 +48,11 @@ type Options struct {
 	// NoFaults runs the load alone for Warmup+2·Gap+Tail: the baseline of
 	// what the system sustains.
 	NoFaults bool
-	// Recovery is the rule recovery times are computed by.
+	// Recovery is the completion-rate rule; its windows bound the extra
+	// delay (ExtraDelay). Dialogue is the rule recovery times are
+	// computed by, per dialogue.
 	Recovery RecoveryRule
+	Dialogue DialogueRule
 	// Out receives the live lines and the summary; nil is silent.
 	Out io.Writer
 }
@@ -80,6 +83,7 @@ func (o *Options) defaults() {
 		o.Out = io.Discard
 	}
 	o.Recovery = o.Recovery.withDefaults()
+	o.Dialogue = o.Dialogue.withDefaults()
 }
 
 // LoadDuration is how long sigload offers dialogues with these options.
@@ -93,8 +97,11 @@ type FaultResult struct {
 	Name string
 	// At and HealedAt are from the start of the load.
 	At, HealedAt time.Duration
-	// Recovery is by Options.Recovery; NotRecovered if it never did.
+	// Recovery is by Options.Dialogue; NotRecovered if it never did.
 	Recovery time.Duration
+	// KilledAssoc is sigload's association to the gateway this fault
+	// kills (1 = gw1, 2 = gw2), 0 for other faults.
+	KilledAssoc int
 	// PreRate is the pre-fault completion rate (dialogues/s).
 	PreRate float64
 	// Err says why no recovery time could be computed, if so.
@@ -126,6 +133,14 @@ type Result struct {
 	// Controls is the recovery rule applied where there was no fault: its
 	// noise floor at this rate.
 	Controls []Control
+	// Bound is the normal latency the recovery rule holds dialogues to.
+	Bound time.Duration
+	// Dialogues are sigload's dialogues on the harness's clock.
+	Dialogues []Dialogue
+	// LostInGateway are the lost dialogues attributed to a killed
+	// gateway (AttributeLost); LostOther the others' ids.
+	LostInGateway []LostInGateway
+	LostOther     []string
 	// Dir holds the configurations and logs of the run.
 	Dir string
 }
@@ -434,7 +449,9 @@ type action struct {
 	do    func() error
 }
 
-func (s *system) schedule() ([]action, []string) {
+// schedule returns the actions, the faults' names and, per fault,
+// sigload's association to the gateway it kills (0: none).
+func (s *system) schedule() ([]action, []string, []int) {
 	o := s.o
 	victim := s.servers[0]
 	gw1, gw2 := s.gateways[0], s.gateways[1]
@@ -453,7 +470,7 @@ func (s *system) schedule() ([]action, []string) {
 		{t2 + o.Heal, "gw1 network A back", -1, func() error { return s.topo.LinkUp(hostGW1, netlab.NetA) }},
 		{t3, names[2], 2, gw2.proc.Kill},
 		{t3 + o.Heal, "restart gw2", -1, gw2.proc.Start},
-	}, names
+	}, names, []int{0, 0, 2} // sigload's --gateway order: gw1, gw2
 }
 
 func (s *system) addSample(line string, at time.Time) {
@@ -490,6 +507,21 @@ func (s *system) timedSamples() []Sample {
 	defer s.mu.Unlock()
 	out := append([]Sample(nil), s.samples...)
 	return retime(out, s.own, s.hasOwn)
+}
+
+// sigloadOffset is what moves a time on sigload's clock (from the start
+// of its load) onto the harness's, as timedSamples does.
+func (s *system) sigloadOffset() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) == 0 {
+		return 0
+	}
+	off := s.samples[0].At - s.own[0]
+	for i := range s.samples {
+		off = min(off, s.samples[i].At-s.own[i])
+	}
+	return off
 }
 
 func retime(samples []Sample, own []time.Duration, hasOwn bool) []Sample {
@@ -532,9 +564,9 @@ func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
 	s.load.Stdout, s.load.Stderr = lw, lw
 	s.load.Dir = s.dir
 
-	actions, names := s.schedule()
+	actions, names, killed := s.schedule()
 	if o.NoFaults {
-		actions, names = nil, nil
+		actions, names, killed = nil, nil, nil
 	}
 	s.out("load: sigload on net1 %s, %d dialogues/s for %s through both gateways", addrs(hostNet), o.Rate, dur)
 	s.out("schedule: %s", describe(actions))
@@ -657,16 +689,27 @@ loop:
 	}
 	res := &Result{
 		Rate: o.Rate, Duration: dur, LoadStart: base, Summary: sum, Samples: samples,
-		Alarms: s.alarms.Events(), StillActive: still,
-		Definition: o.Recovery.Definition(), Dir: s.dir,
+		Alarms: s.alarms.Events(), StillActive: still, Dir: s.dir,
 	}
+	// sigload's clock onto the harness's: the offset its samples were
+	// placed by.
+	off := s.sigloadOffset()
+	ds := shiftDialogues(sum.Dialogues, off)
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Begin < ds[j].Begin })
+	res.Dialogues = ds
 	for i, n := range names {
-		f := FaultResult{Name: n, At: faultAt[i], HealedAt: healAt[i]}
-		f.Recovery, f.PreRate, f.Err = o.Recovery.Recovery(samples, faultAt[i])
+		f := FaultResult{Name: n, At: faultAt[i], HealedAt: healAt[i], KilledAssoc: killed[i]}
+		_, f.PreRate, _ = o.Recovery.Recovery(samples, faultAt[i])
 		f.ExtraDelay, f.HasDelay = ExtraDelay(samples, faultAt[i], o.Recovery.Before, o.Recovery.Horizon)
 		res.Faults = append(res.Faults, f)
 	}
-	res.Controls = o.Recovery.Controls(samples, res.Faults, 3)
+	res.Bound = o.Dialogue.Bound(ds, res.Faults)
+	for i := range res.Faults {
+		res.Faults[i].Recovery, res.Faults[i].Err = o.Dialogue.Recovery(ds, res.Faults[i].At, res.Bound)
+	}
+	res.Definition = o.Dialogue.Definition(res.Bound)
+	res.Controls = o.Dialogue.Controls(ds, res.Faults, res.Bound, 3)
+	res.LostInGateway, res.LostOther = AttributeLost(shiftDialogues(sum.LostList, off), shiftEvents(sum.AssocEvents, off), res.Faults)
 	res.Report(o.Out)
 	return res, nil
 }
@@ -757,7 +800,13 @@ func (r *Result) Report(w io.Writer) {
 				fmt.Fprintf(w, "    ... %d more in sigload.json (lost_dialogues)\n", len(s.LostTIDs)-i)
 				break
 			}
-			fmt.Fprintf(w, "    lost: otid %s, Begin at %.3fs of sigload's load\n", id, s.LostAt[i])
+			where := "not attributed"
+			for _, g := range r.LostInGateway {
+				if g.OTID == id {
+					where = "lost inside the killed gateway (" + g.Fault + ")"
+				}
+			}
+			fmt.Fprintf(w, "    lost: otid %s, Begin at %.3fs of sigload's load: %s\n", id, s.LostAt[i], where)
 		}
 		fmt.Fprintf(w, "  %-12s %10d\n", "not sent", s.NotSent)
 		fmt.Fprintf(w, "  latency: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max))

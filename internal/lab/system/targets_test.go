@@ -33,9 +33,9 @@ func TestTargetsPass(t *testing.T) {
 		WriteTargets(&b, ts)
 		t.Fatalf("a run within every target failed:\n%s", b.String())
 	}
-	// completed, lost, resolution, 2 recoveries, 2 alarm checks, still active
-	if len(ts) != 8 {
-		t.Fatalf("%d targets; want 8: %+v", len(ts), ts)
+	// completed, lost, 2 recoveries, 2 alarm checks, still active
+	if len(ts) != 7 {
+		t.Fatalf("%d targets; want 7: %+v", len(ts), ts)
 	}
 	var b strings.Builder
 	WriteTargets(&b, ts)
@@ -55,9 +55,16 @@ func TestTargetsFail(t *testing.T) {
 	}{
 		{"completed", func(r *Result) { r.Summary.Completed = 9980 }, "dialogues completed"},
 		{"lost", func(r *Result) { r.Summary.Lost, r.Summary.LostTIDs = 2, []string{"0000002a", "00000031"} }, "lost without an abort"},
-		{"resolution", func(r *Result) {
-			r.Samples = series(time.Second, 10*time.Second, func(time.Duration) float64 { return 100 })
-		}, "sample interval"},
+		{"lost, one attributed", func(r *Result) {
+			r.Summary.Lost, r.Summary.LostTIDs = 2, []string{"0000002a", "00000031"}
+			r.LostInGateway, r.LostOther = []LostInGateway{{OTID: "0000002a", Fault: "SIGKILL gw2"}}, []string{"00000031"}
+		}, "lost without an abort"},
+		{"lost in a killed gateway, completed short", func(r *Result) {
+			r.Summary.Lost, r.Summary.Completed, r.Summary.LostTIDs = 20, 9980, []string{"0000002a"}
+			for i := range 20 {
+				r.LostInGateway = append(r.LostInGateway, LostInGateway{OTID: fmt.Sprintf("%08x", i), Fault: "SIGKILL gw2"})
+			}
+		}, "dialogues completed"},
 		{"slow", func(r *Result) { r.Faults[0].Recovery = 500 * time.Millisecond }, "recovery < 500ms: SIGKILL asp1a"},
 		{"never", func(r *Result) { r.Faults[1].Recovery = NotRecovered }, "recovery < 500ms: SIGKILL gw2"},
 		{"uncleared", func(r *Result) { r.Alarms = r.Alarms[:3] }, "alarms raised and cleared: SIGKILL gw2"},
@@ -90,7 +97,7 @@ func TestTargetsFail(t *testing.T) {
 	r.Summary.Lost, r.Summary.LostTIDs = 1, []string{"0000002a"}
 	var b strings.Builder
 	WriteTargets(&b, r.Targets())
-	if !strings.Contains(b.String(), "FAIL  dialogues lost without an abort = 0") || !strings.Contains(b.String(), "otid 0000002a") {
+	if !strings.Contains(b.String(), "FAIL  dialogues lost without an abort = 0") || !strings.Contains(b.String(), "1 not attributed (otid 0000002a)") {
 		t.Errorf("report:\n%s", b.String())
 	}
 }
