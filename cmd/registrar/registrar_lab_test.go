@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -33,8 +34,10 @@ import (
 // element in the test process registers with registrar 2. Registrar 2 is
 // killed (SIGKILL): registrar 1's management API (its Unix socket) shows
 // registrar-peer-lost on registrar=1,peer=2 and takeover-performed for the
-// element. Registrar 2 is started again: registrar-peer-lost clears (after
-// its 10 s hold). Then SIGTERM stops registrar 1 with status 0.
+// element, and association-down on its association to registrar 2.
+// Registrar 2 is started again: both clear (after their 10 s hold). The
+// element dies: registrar 1, which watches its pool, raises pool-empty.
+// Then SIGTERM stops registrar 1 with status 0.
 func TestLabRegistrarPeerAlarms(t *testing.T) {
 	topo, err := netlab.New(2)
 	if err != nil {
@@ -63,7 +66,12 @@ func TestLabRegistrarPeerAlarms(t *testing.T) {
 		})
 		return p
 	}
-	r1 := start(h1, 1, h2, "--mgmt-socket", sock)
+	// Registrar 1 also watches the pool (file key pools).
+	conf := filepath.Join(dir, "registrar1.yaml")
+	if err := os.WriteFile(conf, []byte("pools:\n  - {handle: lab.pool, min_elements: 1}\nstartup_grace: 1s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r1 := start(h1, 1, h2, "--mgmt-socket", sock, "--config", conf)
 	r2 := start(h2, 2, h1)
 
 	api := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
@@ -216,6 +224,21 @@ func TestLabRegistrarPeerAlarms(t *testing.T) {
 	if _, ok, err := clearedAlarm(get, alarms.RegistrarPeerLost, obj); !ok || err != nil {
 		t.Errorf("no cleared registrar-peer-lost in the API (err %v)", err)
 	}
+
+	// The element, now homed at registrar 1, dies: registrar 1 loses it
+	// and raises pool-empty on its pool.
+	const pool = "registrar=1,pool=lab.pool"
+	wait("pool-empty clear while the element lives", alarms.PoolEmpty.Debounce.ClearAfter+time.Minute, func() (bool, error) {
+		_, ok, err := active(alarms.PoolEmpty, pool)
+		return !ok && err == nil, nil
+	})
+	pe.Close()
+	gone := time.Now()
+	wait("pool-empty raised", time.Minute, func() (bool, error) {
+		_, ok, err := active(alarms.PoolEmpty, pool)
+		return ok, err
+	})
+	t.Logf("pool-empty raised %v after the element died", time.Since(gone).Round(time.Millisecond))
 
 	if err := syscall.Kill(r1.Pid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
