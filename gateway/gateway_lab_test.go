@@ -430,3 +430,71 @@ func TestLabDialogueRate(t *testing.T) {
 		t.Fatalf("gateway started %d dialogues, want %d", k.DialoguesStarted, total)
 	}
 }
+
+// silent takes Begins and never answers: a process that received them and
+// died before it could (SCTP acknowledged them; nothing comes back unsent).
+type silent struct{ asp.NopHandler }
+
+// TestLabUnansweredRoutedAgain: Begins given to an element that never
+// answers them are routed again when that element dies, to the survivor,
+// which answers each exactly once: no dialogue is lost without an answer.
+func TestLabUnansweredRoutedAgain(t *testing.T) {
+	topo := labTopo(t, 4)
+	g1 := labGateway(t, topo, 1)
+	gws := []*Gateway{g1}
+	s2 := labServer(t, topo, 2, gws, "hlr", 200, 0x00a00002, &silent{})
+	labServer(t, topo, 3, gws, "hlr", 200, 0x00a00003, &holder{})
+	labWait(t, "both elements live", 30*time.Second, func() bool { return g1.Live()[0] == 2 })
+	n := startLabNode(t, topo, 4, gws)
+
+	const begins = 12
+	answers := map[tcap.TID]int{}
+	take := func(d time.Duration) {
+		deadline := time.After(d)
+		for {
+			select {
+			case u := <-n.in:
+				var m sccp.Message
+				var tm tcap.Message
+				if sccp.Decode(u.Payload, &m) != nil || tcap.Decode(m.Data, &tm) != nil {
+					t.Fatal("undecodable answer")
+				}
+				if tm.Kind != tcap.Continue || !tm.HasDTID {
+					t.Fatalf("answer kind %#x", tm.Kind)
+				}
+				if tag, _ := tm.OTID.Tag(); tag != 0x0003 {
+					t.Fatalf("answer from element tag %#04x, the silent one is 0x0002", tag)
+				}
+				answers[tm.DTID]++
+			case <-deadline:
+				return
+			}
+		}
+	}
+	for i := 0; i < begins; i++ {
+		n.send(t, 0, tcap.Message{Kind: tcap.Begin, OTID: tcap.TID32(0x0d000000 + uint32(i)), HasOTID: true}, uint8(i))
+	}
+	take(time.Second)
+	before := len(answers)
+	if before == begins {
+		t.Fatal("every Begin went to the answering element: nothing to route again")
+	}
+	t0 := time.Now()
+	s2.Close() // the silent element's process dies
+	for len(answers) < begins && time.Since(t0) < 20*time.Second {
+		take(50 * time.Millisecond)
+	}
+	all := time.Since(t0)
+	take(time.Second) // a duplicate would come now
+	k := g1.Counters()
+	t.Logf("%d of %d Begins answered before the silent element died, all %d answered %.3fs after; unanswered routed again: %d begins, %d aborted; resent %d",
+		before, begins, len(answers), all.Seconds(), k.UnansweredBegins, k.UnansweredAborted, k.Resent)
+	for i := 0; i < begins; i++ {
+		if c := answers[tcap.TID32(0x0d000000+uint32(i))]; c != 1 {
+			t.Errorf("Begin %d answered %d times", i, c)
+		}
+	}
+	if k.UnansweredBegins == 0 || k.UnansweredAborted != 0 {
+		t.Errorf("unanswered Begins routed again %d, aborted %d", k.UnansweredBegins, k.UnansweredAborted)
+	}
+}
