@@ -813,7 +813,7 @@ func (r *Result) Report(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %s\n", r.Definition)
 	if iv := SampleInterval(r.Samples); iv > 0 {
-		fmt.Fprintf(w, "  resolution: sigload reported every %s; a dip shorter than that shows only as far as it lowers that interval's count\n", iv.Round(time.Millisecond))
+		fmt.Fprintf(w, "  sigload reported its counters every %s; recovery is computed from its %d dialogues one by one\n", iv.Round(time.Millisecond), len(r.Dialogues))
 	}
 	if len(r.Controls) > 0 {
 		var cs []string
@@ -826,8 +826,7 @@ func (r *Result) Report(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  the same rule where no fault was (its noise floor at this rate): %s\n", strings.Join(cs, ", "))
 	}
-	fmt.Fprintf(w, "  extra delay = the highest per-second p99 latency within %s after the fault minus the highest in the %s before it (per-dialogue timing)\n",
-		"the horizon", "window")
+	fmt.Fprintf(w, "  extra delay = the highest p99 latency of a reporting interval within 4 s after the fault minus the highest in the 3 s before it\n")
 	fmt.Fprintf(w, "  %-44s %9s %9s %12s %10s %12s\n", "fault", "at", "healed", "pre-rate/s", "recovery", "extra delay")
 	for _, f := range r.Faults {
 		rec := fmt.Sprintf("%.0fms", float64(f.Recovery)/1e6)
