@@ -53,16 +53,17 @@ type routedSender interface {
 // sendTracked sends a network message of dialogue otid and records the
 // association it went on.
 func (g *Generator) sendTracked(otid uint32, u m3ua.UserData) error {
+	now := g.clock() // when it was handed to the association
 	if r, ok := g.send.(routedSender); ok {
 		a, err := r.SendRouted(u)
 		if err == nil {
-			g.tr.Sent(otid, int(a), g.clock())
+			g.tr.Sent(otid, int(a), now)
 		}
 		return err
 	}
 	err := g.send.SendData(u)
 	if err == nil {
-		g.tr.Sent(otid, 0, g.clock())
+		g.tr.Sent(otid, 0, now)
 	}
 	return err
 }

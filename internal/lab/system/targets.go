@@ -129,6 +129,6 @@ func WriteTargets(w io.Writer, ts []Target) {
 		if !t.Pass {
 			v = "FAIL"
 		}
-		fmt.Fprintf(w, "    %s  %-62s %s\n", v, t.Name, t.Measured)
+		fmt.Fprintf(w, "    %s  %-66s %s\n", v, t.Name, t.Measured)
 	}
 }
