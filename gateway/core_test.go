@@ -117,7 +117,9 @@ func msu(t testing.TB, tm tcap.Message, sls uint8) m3ua.UserData {
 
 // FuzzCoreNetworkData: whatever the network sends, the core neither panics
 // nor sends anything but to an active ASP or to a network AS, and routes
-// data with the service's routing context.
+// data with the service's routing context; when that ASP's association then
+// ends, what it did not answer goes nowhere but to the network (no element
+// is left), as a TC-ABORT.
 func FuzzCoreNetworkData(f *testing.F) {
 	cfg, err := ParseConfig("t.yaml", []byte(transcriptConfig))
 	if err != nil {
@@ -155,6 +157,23 @@ func FuzzCoreNetworkData(f *testing.F) {
 			case CookieEcho:
 			default:
 				t.Fatalf("action %s", describeAction(a))
+			}
+		}
+		c.ServerLost(now, 1)
+		for _, a := range c.Ready() {
+			switch a.Kind {
+			case SendNetwork:
+				if a.Data.RC != 100 || a.Data.DPC != 1001 {
+					t.Fatalf("after the loss, sent %s", describeAction(a))
+				}
+				var m sccp.Message
+				var tm tcap.Message
+				if sccp.Decode(a.Data.Payload, &m) != nil || tcap.Decode(m.Data, &tm) != nil || tm.Kind != tcap.Abort {
+					t.Fatalf("after the loss, sent %s", describeAction(a))
+				}
+			case ReportUnreachable, PoolLevel, Destination, ASPDown:
+			default:
+				t.Fatalf("after the loss, action %s", describeAction(a))
 			}
 		}
 	})
