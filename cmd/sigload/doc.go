@@ -74,7 +74,8 @@
 //	                          notsent), sends
 //
 // sigload picks the gateway for each message itself, as m3ua.Client's
-// SendData would (the ASP-ACTIVE associations in --gateway order, by SLS;
-// one whose gateway declared the DPC unavailable is passed over), so that
-// it knows which association carried it.
+// SendData would (the ASP-ACTIVE associations in --gateway order, by SLS),
+// so that it knows which association carried it; when that gateway
+// declared the DPC unavailable the client's SendData chooses (association
+// noted as 0).
 package main

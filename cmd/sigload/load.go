@@ -45,23 +45,33 @@ type sender interface {
 	SendData(u m3ua.UserData) error
 }
 
-// routedSender also says which gateway association a message went on.
+// routedSender lets the generator pick the gateway association itself.
 type routedSender interface {
-	SendRouted(u m3ua.UserData) (m3ua.AssocID, error)
+	// Pick is the association SendData would use for u (false: none
+	// ASP-ACTIVE).
+	Pick(u m3ua.UserData) (m3ua.AssocID, bool)
+	// SendVia sends on that association; m3ua.ErrNotUsable when its
+	// gateway is not ASP-ACTIVE or declared the DPC unavailable.
+	SendVia(a m3ua.AssocID, u m3ua.UserData) error
 }
 
 // sendTracked sends a network message of dialogue otid and records the
 // association it went on.
 func (g *Generator) sendTracked(otid uint32, u m3ua.UserData) error {
-	now := g.clock() // when it was handed to the association
+	// Noted before it goes: an answer may come back before the send
+	// returns.
+	now := g.clock()
 	if r, ok := g.send.(routedSender); ok {
-		a, err := r.SendRouted(u)
-		if err == nil {
+		if a, ok := r.Pick(u); ok {
 			g.tr.Sent(otid, int(a), now)
+			err := r.SendVia(a, u)
+			if err == nil || !errors.Is(err, m3ua.ErrNotUsable) {
+				return err
+			}
+			g.tr.DropSend(otid) // not sent there after all
 		}
-		return err
 	}
-	err := g.send.SendData(u)
+	err := g.send.SendData(u) // the client's own choice: association unknown
 	if err == nil {
 		g.tr.Sent(otid, 0, now)
 	}
@@ -618,17 +628,15 @@ func (l *lazySender) set(c *m3ua.Client) {
 	l.mu.Unlock()
 }
 
-// SendRouted sends u through the gateway association an m3ua.Client's
-// SendData would pick (the ASP-ACTIVE ones in --gateway order, by SLS)
-// and says which: when that one refuses it (ErrNotUsable: its gateway
-// declared the DPC unavailable), the next ASP-ACTIVE one, in turn; with
-// none usable, SendData's own choice (association unknown: 0).
-func (l *lazySender) SendRouted(u m3ua.UserData) (m3ua.AssocID, error) {
+// Pick is the association an m3ua.Client's SendData picks for u when
+// every ASP-ACTIVE gateway has the DPC available: the ASP-ACTIVE ones in
+// --gateway order, by SLS.
+func (l *lazySender) Pick(u m3ua.UserData) (m3ua.AssocID, bool) {
 	l.mu.RLock()
 	c := l.c
 	l.mu.RUnlock()
 	if c == nil {
-		return 0, m3ua.ErrNoActiveSGP
+		return 0, false
 	}
 	var act []int
 	for i, st := range c.States() {
@@ -636,17 +644,21 @@ func (l *lazySender) SendRouted(u m3ua.UserData) (m3ua.AssocID, error) {
 			act = append(act, i)
 		}
 	}
-	for k := range act {
-		a := m3ua.AssocID(act[(int(u.SLS)+k)%len(act)] + 1)
-		err := c.SendDataTo(a, u)
-		if err == nil {
-			return a, nil
-		}
-		if !errors.Is(err, m3ua.ErrNotUsable) {
-			return 0, err
-		}
+	if len(act) == 0 {
+		return 0, false
 	}
-	return 0, c.SendData(u)
+	return m3ua.AssocID(act[int(u.SLS)%len(act)] + 1), true
+}
+
+// SendVia sends u on association a.
+func (l *lazySender) SendVia(a m3ua.AssocID, u m3ua.UserData) error {
+	l.mu.RLock()
+	c := l.c
+	l.mu.RUnlock()
+	if c == nil {
+		return m3ua.ErrNoActiveSGP
+	}
+	return c.SendDataTo(a, u)
 }
 
 func (l *lazySender) SendData(u m3ua.UserData) error {

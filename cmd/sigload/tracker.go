@@ -122,6 +122,16 @@ func (t *Tracker) Sent(otid uint32, assoc int, now time.Time) {
 	}
 }
 
+// DropSend forgets the last message noted for dialogue otid (its send
+// did not happen there).
+func (t *Tracker) DropSend(otid uint32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d, ok := t.open[otid]; ok && len(d.sends) > 0 {
+		d.sends = d.sends[:len(d.sends)-1]
+	}
+}
+
 // finish removes an open dialogue and keeps its record; t.mu is held.
 func (t *Tracker) finish(d *dialogue, o Outcome, now time.Time) {
 	delete(t.open, d.otid)
