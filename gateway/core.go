@@ -881,7 +881,6 @@ func (c *Core) Refresh(now time.Time) {
 		c.recount(s)
 	}
 	c.downLeft()
-	c.refreshUnanswered(now)
 }
 
 // recount updates the live count of s and tells the network and the alarms
@@ -1195,32 +1194,14 @@ const (
 	maxKeptBuf = 512
 )
 
-// refreshUnanswered routes again what elements that left the handlespace
-// had not answered (in association order).
-func (c *Core) refreshUnanswered(now time.Time) {
-	var gone []*server
-	for _, srv := range c.servers {
-		if len(srv.unanswered) == 0 {
-			continue
-		}
-		for _, rc := range srv.active {
-			if s := c.byRC[rc]; s != nil && !c.isMember(s, srv.id) {
-				gone = append(gone, srv)
-				break
-			}
-		}
-	}
-	sort.Slice(gone, func(i, j int) bool { return gone[i].assoc < gone[j].assoc })
-	for _, srv := range gone {
-		c.unansweredAgain(now, srv)
-	}
-}
-
 // unansweredAgain routes again, in the order they were given, the network
 // messages srv has not answered and can no longer answer here: all of them
 // when its association ended or it left ASP-ACTIVE, those of the services
-// it is no longer active for or whose pool it left otherwise. Those older
-// than limits.unanswered_lifetime are dropped. A Begin goes to a newly
+// it is no longer active for otherwise. Not when its element leaves the
+// handlespace with its association up and ASP-ACTIVE: that is an element
+// draining (asp.Server.Drain deregisters, then still answers what it was
+// given), and routing those again would answer them twice. Those older than
+// limits.unanswered_lifetime are dropped. A Begin goes to a newly
 // selected element, a continuation to its rendezvous owner with its cookie;
 // when neither is possible the network gets a TC-ABORT.
 func (c *Core) unansweredAgain(now time.Time, srv *server) {
@@ -1229,7 +1210,7 @@ func (c *Core) unansweredAgain(now time.Time, srv *server) {
 	}
 	var again []unanswered
 	for k, e := range srv.unanswered {
-		if slices.Contains(srv.active, e.s.cfg.RC) && c.isMember(e.s, srv.id) {
+		if slices.Contains(srv.active, e.s.cfg.RC) {
 			continue
 		}
 		delete(srv.unanswered, k)
