@@ -2,6 +2,8 @@ package m3ua
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/sigpool/sigpool/sigtran/sctp"
 	"github.com/sigpool/sigpool/sigtran/sctp/sctptest"
 	"github.com/wmnsk/go-m3ua/messages"
+	"github.com/wmnsk/go-m3ua/messages/params"
 )
 
 // Two IPSPs over the drivers: a Server and a Client in IPSP mode, single
@@ -170,4 +173,79 @@ func peerStates(events []Event, aspID uint32) (tr []ASPState, ended bool, endErr
 		}
 	}
 	return tr, false, nil
+}
+
+// A single-exchange IPSP server that initiates, facing a peer that only
+// answers (a raw association here): Shutdown sends ASPIA, then ASPDN once
+// ASPIA is acknowledged, then ends the association once ASPDN is; a peer
+// that does not answer makes Shutdown give up with ctx's error.
+func TestServerIPSPInitiatorShutdown(t *testing.T) {
+	for _, answer := range []bool{true, false} {
+		t.Run(fmt.Sprintf("answered=%v", answer), func(t *testing.T) {
+			net := sctptest.NewNetwork()
+			srv := startServer(t, net, ServerConfig{
+				SGP:  SGPConfig{ASes: []ASConfig{{RC: 4, Mode: Loadshare}}},
+				IPSP: &IPSPConfig{Exchange: SingleExchange, Initiator: true, ASP: ASPConfig{RCs: []uint32{4}, Mode: Loadshare, AutoActivate: true}},
+			})
+			raw, err := net.Dial(context.Background(), aspAddr(1), sgpAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			next := func(class, typ uint8) {
+				t.Helper()
+				if m := rawRead(t, raw); m.ppid != PPID || len(m.data) < HeaderLen || m.data[2] != class || m.data[3] != typ {
+					t.Fatalf("got %s, want %s", MessageName(m.data[2], m.data[3]), MessageName(class, typ))
+				}
+			}
+			next(ClassASPSM, messages.MsgTypeAspUp)
+			rawSend(t, raw, messages.NewAspUpAck(nil, nil))
+			next(ClassASPTM, messages.MsgTypeAspActive)
+			rawSend(t, raw, messages.NewAspActiveAck(params.NewTrafficModeType(uint32(Loadshare)), params.NewRoutingContext(4), nil))
+			deadline := time.Now().Add(waitLong)
+			for srv.LocalState(1) != ASPActive {
+				if time.Now().After(deadline) {
+					t.Fatalf("server's own state %v", srv.LocalState(1))
+				}
+				time.Sleep(time.Millisecond)
+			}
+			wait := waitLong
+			if !answer {
+				wait = 300 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- srv.Shutdown(ctx) }()
+			next(ClassASPTM, messages.MsgTypeAspInactive)
+			if !answer {
+				if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Shutdown with ASPIA unanswered: %v", err)
+				}
+				return
+			}
+			rawSend(t, raw, messages.NewAspInactiveAck(params.NewRoutingContext(4), nil))
+			next(ClassASPSM, messages.MsgTypeAspDown)
+			select {
+			case err := <-done:
+				t.Fatalf("Shutdown returned %v before ASPDN was acknowledged", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			rawSend(t, raw, messages.NewAspDownAck(nil))
+			if err := <-done; err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			buf := make([]byte, 256)
+			for {
+				raw.SetReadDeadline(time.Now().Add(waitLong))
+				m, ev, err := raw.Recv(buf)
+				if err != nil {
+					break // the server ended the association
+				}
+				if ev == nil {
+					t.Fatalf("after ASPDN ACK the server sent %x", m.Data)
+				}
+			}
+		})
+	}
 }
