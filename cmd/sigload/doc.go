@@ -26,7 +26,8 @@
 // server that had answered gets a user Abort), not sent (no association to
 // a gateway was ASP-ACTIVE: m3ua.ErrNoActiveSGP, counted, never dropped
 // silently). DATA that SCTP hands back (m3ua.DataUnsent) is sent again
-// through the client, which picks another ASP-ACTIVE gateway; after three
+// through another ASP-ACTIVE gateway than the one that handed it back
+// (that one is going away), or the same when it is the only one; after three
 // resends the dialogue counts as not sent. Latency is from sending the
 // Begin to receiving the End, in an HDR-style histogram (log buckets with
 // 64 linear sub-buckets: quantiles within 1.6 % above the true value).

@@ -369,3 +369,44 @@ func TestFlags(t *testing.T) {
 		t.Fatal("the help does not state the script")
 	}
 }
+
+// routedFake is a sender that lets the generator pick the association.
+type routedFake struct {
+	fakeSender
+	states []m3ua.ASPState
+	via    []m3ua.AssocID
+}
+
+func (r *routedFake) Pick(u m3ua.UserData, avoid m3ua.AssocID) (m3ua.AssocID, bool) {
+	return pick(r.states, u.SLS, avoid)
+}
+
+func (r *routedFake) SendVia(a m3ua.AssocID, u m3ua.UserData) error {
+	r.via = append(r.via, a)
+	return r.SendData(u)
+}
+
+// DATA one gateway hands back goes again through the other one while it
+// is ASP-ACTIVE, and the dialogue notes where each message went.
+func TestResendAvoidsTheGatewayThatHandedItBack(t *testing.T) {
+	f := &routedFake{states: []m3ua.ASPState{m3ua.ASPActive, m3ua.ASPActive}}
+	g := newGenerator(Config{Script: Script{OPC: 1, DPC: 2, Steps: 1}, Timeout: time.Second, SLSSpread: 16}, f)
+	g.open(1) // SLS 1: the second gateway
+	if len(f.via) != 1 || f.via[0] != 2 {
+		t.Fatalf("Begin went via %v; want association 2", f.via)
+	}
+	g.onEvent(m3ua.DataUnsent{Assoc: 2, Data: f.sent[0]})
+	if len(f.via) != 2 || f.via[1] != 1 {
+		t.Fatalf("resend went via %v; want association 1", f.via)
+	}
+	// the only ASP-ACTIVE gateway is used even if it handed the data back
+	f.states[0] = m3ua.ASPDown
+	g.onEvent(m3ua.DataUnsent{Assoc: 2, Data: f.sent[0]})
+	if len(f.via) != 3 || f.via[2] != 2 {
+		t.Fatalf("resend went via %v; want association 2 (the only one)", f.via)
+	}
+	lost := g.tr.Expire(time.Now().Add(time.Hour), nil)
+	if len(lost) != 1 || len(lost[0].Sends) != 3 || lost[0].Sends[1].Assoc != 1 || lost[0].Sends[2].Assoc != 2 {
+		t.Fatalf("lost %+v; want its 3 sends noted", lost)
+	}
+}

@@ -47,9 +47,9 @@ type sender interface {
 
 // routedSender lets the generator pick the gateway association itself.
 type routedSender interface {
-	// Pick is the association SendData would use for u (false: none
-	// ASP-ACTIVE).
-	Pick(u m3ua.UserData) (m3ua.AssocID, bool)
+	// Pick is the association SendData would use for u, leaving out
+	// avoid while another one is ASP-ACTIVE (false: none ASP-ACTIVE).
+	Pick(u m3ua.UserData, avoid m3ua.AssocID) (m3ua.AssocID, bool)
 	// SendVia sends on that association; m3ua.ErrNotUsable when its
 	// gateway is not ASP-ACTIVE or declared the DPC unavailable.
 	SendVia(a m3ua.AssocID, u m3ua.UserData) error
@@ -57,12 +57,12 @@ type routedSender interface {
 
 // sendTracked sends a network message of dialogue otid and records the
 // association it went on.
-func (g *Generator) sendTracked(otid uint32, u m3ua.UserData) error {
+func (g *Generator) sendTracked(otid uint32, u m3ua.UserData, avoid m3ua.AssocID) error {
 	// Noted before it goes: an answer may come back before the send
 	// returns.
 	now := g.clock()
 	if r, ok := g.send.(routedSender); ok {
-		if a, ok := r.Pick(u); ok {
+		if a, ok := r.Pick(u, avoid); ok {
 			g.tr.Sent(otid, int(a), now)
 			err := r.SendVia(a, u)
 			if err == nil || !errors.Is(err, m3ua.ErrNotUsable) {
@@ -204,7 +204,7 @@ func (g *Generator) open(i uint64) {
 	otid := g.tr.Open(g.clock(), sls)
 	u, err := g.cfg.Script.Begin(otid, sls)
 	if err == nil {
-		err = g.sendTracked(otid, u)
+		err = g.sendTracked(otid, u, 0)
 	}
 	if err != nil {
 		g.sendErr.Add(1)
@@ -246,7 +246,7 @@ func (g *Generator) onData(_ m3ua.AssocID, u m3ua.UserData) {
 	}
 	out, err := g.cfg.Script.Continue(a, &m, u.OPC)
 	if err == nil {
-		err = g.sendTracked(a.OTID, out)
+		err = g.sendTracked(a.OTID, out, 0)
 	}
 	if err != nil {
 		g.sendErr.Add(1)
@@ -255,7 +255,8 @@ func (g *Generator) onData(_ m3ua.AssocID, u m3ua.UserData) {
 	}
 }
 
-// onEvent handles the client's events: DATA handed back is sent again.
+// onEvent handles the client's events: DATA handed back is sent again,
+// through another gateway when one is ASP-ACTIVE.
 func (g *Generator) onEvent(e m3ua.Event) {
 	switch e := e.(type) {
 	case m3ua.DataUnsent:
@@ -266,7 +267,9 @@ func (g *Generator) onEvent(e m3ua.Event) {
 		if !g.tr.Unsent(otid) {
 			return
 		}
-		if err := g.sendTracked(otid, e.Data); err != nil {
+		// Not through the association that handed it back, while
+		// another gateway is ASP-ACTIVE: that one is going away.
+		if err := g.sendTracked(otid, e.Data, e.Assoc); err != nil {
 			g.sendErr.Add(1)
 			g.tr.NotSent(otid)
 			g.logf("send", "resend failed: %v", err)
@@ -630,24 +633,31 @@ func (l *lazySender) set(c *m3ua.Client) {
 
 // Pick is the association an m3ua.Client's SendData picks for u when
 // every ASP-ACTIVE gateway has the DPC available: the ASP-ACTIVE ones in
-// --gateway order, by SLS.
-func (l *lazySender) Pick(u m3ua.UserData) (m3ua.AssocID, bool) {
+// --gateway order, by SLS (avoid left out while another is ASP-ACTIVE).
+func (l *lazySender) Pick(u m3ua.UserData, avoid m3ua.AssocID) (m3ua.AssocID, bool) {
 	l.mu.RLock()
 	c := l.c
 	l.mu.RUnlock()
 	if c == nil {
 		return 0, false
 	}
+	return pick(c.States(), u.SLS, avoid)
+}
+
+func pick(states []m3ua.ASPState, sls uint8, avoid m3ua.AssocID) (m3ua.AssocID, bool) {
 	var act []int
-	for i, st := range c.States() {
-		if st == m3ua.ASPActive {
+	for i, st := range states {
+		if st == m3ua.ASPActive && m3ua.AssocID(i+1) != avoid {
 			act = append(act, i)
 		}
 	}
 	if len(act) == 0 {
+		if avoid > 0 && int(avoid) <= len(states) && states[avoid-1] == m3ua.ASPActive {
+			return avoid, true
+		}
 		return 0, false
 	}
-	return m3ua.AssocID(act[int(u.SLS)%len(act)] + 1), true
+	return m3ua.AssocID(act[int(sls)%len(act)] + 1), true
 }
 
 // SendVia sends u on association a.
