@@ -93,12 +93,13 @@ func sgpASPSM() []tp {
 				x.Errorf("ASP state %v, want ASP-INACTIVE", st)
 			}
 		}},
-		{"M3UA_SGP_ASPSM_X_002", "the association of an ASP-ACTIVE ASP ends: the AS goes pending, the other ASP hears NTFY AS-PENDING", func(x *tcx) {
+		{"M3UA_SGP_ASPSM_X_002", "the association of an ASP-ACTIVE ASP (no ASP Identifier) ends: the other ASP hears NTFY ASP Failure without ASP Identifier, then, the AS going pending, NTFY AS-PENDING", func(x *tcx) {
 			s := x.startSGP(oneAS(m3ua.Override))
 			p := upActive(x, s)
 			q := s.dial()
 			q.up()
 			p.a.Abort()
+			q.expect(mgmt(x, ntfyOther(m3ua.StatusASPFailure, 1)))
 			q.expect(mgmt(x, ntfyAS(m3ua.StatusASPending, 1)))
 			q.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
 		}},

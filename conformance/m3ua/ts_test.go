@@ -58,6 +58,32 @@ func tsSGP() []tp {
 				x.Errorf("ASP state %v, want ASP-ACTIVE", st)
 			}
 		}},
+		{"M3UA_SGP_ASPTM_V_015", "override: ASPs with ASP Identifiers 0x11 and 0x22; the second's ASPAC makes the first hear NTFY Alternate ASP Active carrying ASP Identifier 0x22, the ASP now active (RFC 4666 3.8.2)", func(x *tcx) {
+			s := x.startSGP(oneAS(m3ua.Override))
+			p := s.dial()
+			p.upID(0x11, mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			p.active([]uint32{1}, mgmt(x, ntfyAS(m3ua.StatusASActive, 1)))
+			q := s.dial()
+			q.upID(0x22)
+			q.send(0, aspac(m3ua.Override, 1))
+			q.expect(mgmt(x, aspacAck(m3ua.Override, 1)))
+			p.expect(mgmt(x, ntfyOtherID(m3ua.StatusAlternateASPActive, 1, 0x22)))
+			p.expectNothing()
+			q.expectNothing()
+		}},
+		{"M3UA_SGP_ASPTM_I_009", "override: the association of the active ASP (ASP Identifier 0x11) fails; the inactive ASP hears NTFY ASP Failure carrying 0x11 (RFC 4666 3.8.2), then AS-PENDING, then AS-INACTIVE when T(r) expires", func(x *tcx) {
+			s := x.startSGP(oneAS(m3ua.Override))
+			p := s.dial()
+			p.upID(0x11, mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			p.active([]uint32{1}, mgmt(x, ntfyAS(m3ua.StatusASActive, 1)))
+			q := s.dial()
+			q.upID(0x22)
+			p.a.Abort()
+			q.expect(mgmt(x, ntfyOtherID(m3ua.StatusASPFailure, 1, 0x11)))
+			q.expect(mgmt(x, ntfyAS(m3ua.StatusASPending, 1)))
+			q.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			q.expectNothing()
+		}},
 		{"M3UA_SGP_MTR_V_001", "DATA from ASP 1 (AS 1) for the point code served by ASP 2 (AS 2) reaches ASP 2 with AS 2's Routing Context and the same label and payload, for every SLS 0..15 (the routing between the two ASes, above m3ua.Server, is played by the test)", func(x *tcx) {
 			r := oneAS(m3ua.Override).ASes[0].Recovery
 			s := x.startSGP(m3ua.SGPConfig{ASes: []m3ua.ASConfig{{RC: 1, Mode: m3ua.Override, Recovery: r}, {RC: 2, Mode: m3ua.Override, Recovery: r}}})
@@ -165,6 +191,21 @@ func modeClash(have, ask m3ua.TrafficMode) func(x *tcx) {
 		p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 2, Status: params.UnsupportedTrafficHandlingMode, RC: 0})))
 		p.expectNothing()
 	}
+}
+
+// upID brings p to ASP-INACTIVE with ASP Identifier id: ASPUP, ASPUP ACK
+// echoing it, then the NTFYs given.
+func (p *peer) upID(id uint32, then ...exp) {
+	p.x.Helper()
+	p.send(0, messages.NewAspUp(params.NewAspIdentifier(id), nil))
+	p.expect(mgmt(p.x, messages.NewAspUpAck(params.NewAspIdentifier(id), nil)))
+	p.expectAll(then...)
+}
+
+// ntfyOtherID is a NTFY of status type Other about the ASP with ASP
+// Identifier id.
+func ntfyOtherID(info uint16, rc, id uint32) *messages.Notify {
+	return messages.NewNotify(params.NewStatus(uint32(m3ua.StatusTypeOther)<<16|uint32(info)), params.NewAspIdentifier(id), params.NewRoutingContext(rc), nil)
 }
 
 // inactiveASP is an ASP (RC 1, not activating by itself) brought to
@@ -327,10 +368,6 @@ type openTP struct {
 func tsOpen() []openTP {
 	const noText = "the TS text of this purpose was not obtained (tp_list.md); "
 	return []openTP{
-		{"M3UA_SGP_ASPTM_V_015", "override: on Alternate ASP Active, the NTFY to the replaced ASP carries the ASP Identifier of the ASP now active", "UNTESTED",
-			"m3ua.Server sends NTFY Alternate ASP Active without ASP Identifier (M3UA_SGP_ASPTM_V_014 covers the rest); needs sigtran/m3ua"},
-		{"M3UA_SGP_ASPTM_I_009", "override: the association of one of two ASPs fails; the other ASP is told NTFY ASP Failure", "UNTESTED",
-			"m3ua.Server sends no NTFY ASP Failure (status type Other, 3); needs sigtran/m3ua"},
 		{"M3UA_SGP_ASPTM_I_010", "an invalid-behaviour case around ASPIA in ASP-ACTIVE", "UNTESTED",
 			noText + "the reference tester only exchanges ASPIA / ASPIA ACK, the case of M3UA_SGP_ASPTM_V_006"},
 		{"M3UA_SGP_MTR_V_002", "variant of M3UA_SGP_MTR_V_001 (DATA between two ASPs through the SGP, every SLS)", "UNTESTED",

@@ -163,6 +163,7 @@ func (s *SGP) AssocDown(now time.Time, a AssocID) {
 	if p == nil {
 		return
 	}
+	s.failed(p)
 	s.aspDown(now, p)
 	delete(s.peers, a)
 	// Registrations live as long as the association (RFC 4666 4.4.2).
@@ -174,6 +175,40 @@ func (s *SGP) AssocDown(now time.Time, a AssocID) {
 			}
 		}
 	}
+}
+
+// failed tells the ASPs of every AS the ASP p was ASP-ACTIVE in, when its
+// association is lost, that it failed: NTFY "ASP Failure" (RFC 4666 3.8.2,
+// status type Other, information 3), with p's ASP Identifier when it has
+// one. The standby ASPs of an override AS learn this way that the active
+// one is gone (they also hear AS-PENDING, which follows), and the other
+// ASPs of a loadshare or broadcast AS that they now carry its share; so it
+// goes, in every traffic mode, to each other ASP that is up and may serve
+// the AS, active or not. An ASP that only leaves by ASPIA or ASPDN has not
+// failed, and an ASP that was not active in the AS carried none of its
+// traffic: neither is reported.
+func (s *SGP) failed(p *sgpPeer) {
+	if !p.up {
+		return
+	}
+	for _, rc := range slices.Sorted(maps.Keys(p.active)) {
+		as := s.ases[rc]
+		for _, a := range s.sortedPeers() {
+			if q := s.peers[a]; q != p && q.up && s.serves(q, as) {
+				s.send(a, 0, otherNotify(StatusASPFailure, rc, p))
+			}
+		}
+	}
+}
+
+// otherNotify is a NTFY of status type Other about the ASP p in the AS rc,
+// carrying p's ASP Identifier when it has one.
+func otherNotify(info uint16, rc uint32, p *sgpPeer) *messages.Notify {
+	var id *params.Param
+	if p.hasID {
+		id = params.NewAspIdentifier(p.aspID)
+	}
+	return messages.NewNotify(statusParam(StatusTypeOther, info), id, params.NewRoutingContext(rc), nil)
 }
 
 // TakeDown takes the ASP on association a down for management reasons: an
@@ -432,7 +467,9 @@ func (s *SGP) aspActive(now time.Time, p *sgpPeer, m *messages.AspActive) *Proto
 			for _, old := range as.active {
 				op := s.peers[old]
 				delete(op.active, rc)
-				s.send(old, 0, messages.NewNotify(statusParam(StatusTypeOther, StatusAlternateASPActive), nil, params.NewRoutingContext(rc), nil))
+				// RFC 4666 3.8.2: the NTFY names the ASP now active by
+				// its ASP Identifier when that ASP gave one in ASPUP.
+				s.send(old, 0, otherNotify(StatusAlternateASPActive, rc, p))
 				to := ASPActive
 				if len(op.active) == 0 {
 					to = ASPInactive
