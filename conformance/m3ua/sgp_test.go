@@ -800,11 +800,15 @@ func sgpRKM() []tp {
 				m3ua.DeregResult{RC: 1, Status: params.SuccessfullyDeregistered},
 				m3ua.DeregResult{RC: 66, Status: params.DeregInvalidRoutingContext})))
 		}},
-		{"M3UA_SGP_RKM_I_007", "static only: REG REQ for an unknown routing key is answered Permission Denied", func(x *tcx) {
-			s := x.startSGP(keyed(m3ua.StaticOnly))
-			p := upKeyed(x, s)
-			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(7, 999)}})
-			p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 7, Status: params.PermissionDenied, RC: 0})))
+		{"M3UA_SGP_RKM_I_007", "static: the key of AS 2 is configured for the ASP with ASP Identifier 7 only; the ASP with ASP Identifier 5 registering it is answered Permission Denied (RFC 4666 3.6.2 status 5), its key for AS 1 Successfully Registered", func(x *tcx) {
+			cfg := keyed(m3ua.StaticOnly)
+			cfg.ASes[1].ASPIDs = []uint32{7}
+			s := x.startSGP(cfg)
+			p := s.dial()
+			p.upID(5, mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(7, 200), rk(8, 100)}})
+			p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 7, Status: params.PermissionDenied, RC: 0},
+				m3ua.RegResult{LocalRKID: 8, Status: params.SuccessfullyRegistered, RC: 1})))
 			p.expectNothing()
 		}},
 		{"M3UA_SGP_RKM_X_010", "DEREG REQ of an unknown Routing Context is answered Invalid Routing Context", func(x *tcx) {

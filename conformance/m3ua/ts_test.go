@@ -144,6 +144,25 @@ func tsSGP() []tp {
 				x.Errorf("%d DATA delivered", n)
 			}
 		}},
+		{"M3UA_SGP_RKM_I_004", "the SGP serves DPCs 100 and 200 only, dynamic registration on: REG REQ for DPC 300 is answered Invalid DPC (RFC 4666 3.6.2 status 2) and creates no AS", func(x *tcx) {
+			cfg := keyed(m3ua.DynamicPermitted)
+			cfg.DPCs = []uint32{100, 200}
+			s := x.startSGP(cfg)
+			p := upKeyed(x, s)
+			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(7, 300)}})
+			p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 7, Status: params.InvalidDPC, RC: 0})))
+			p.expectNothing()
+			if st := s.srv.ASState(m3ua.DefaultDynamicRCBase); st != m3ua.ASDown {
+				x.Errorf("AS %d is %v: an AS was created", m3ua.DefaultDynamicRCBase, st)
+			}
+		}},
+		{"M3UA_SGP_RKM_I_008", "static registration only: REG REQ for a key that matches no configured AS is answered Routing Key not Currently Provisioned (RFC 4666 3.6.2 status 7)", func(x *tcx) {
+			s := x.startSGP(keyed(m3ua.StaticOnly))
+			p := upKeyed(x, s)
+			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(7, 999)}})
+			p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 7, Status: params.RoutingKeynotCurrentlyProvisioned, RC: 0})))
+			p.expectNothing()
+		}},
 		{"M3UA_SGP_RKM_I_011", "the key of an override AS registered, a REG REQ for it asking loadshare is answered Unsupported/Invalid Traffic Handling Mode", modeClash(m3ua.Override, m3ua.Loadshare)},
 		{"M3UA_SGP_RKM_I_012", "the key of an override AS registered, a REG REQ for it asking broadcast is answered Unsupported/Invalid Traffic Handling Mode", modeClash(m3ua.Override, m3ua.Broadcast)},
 		{"M3UA_SGP_RKM_I_013", "the key of an override AS registered, a REG REQ for it with Traffic Mode Type 7 (undefined) is answered Unsupported/Invalid Traffic Handling Mode (RFC 4666 3.6.2 status 10), not with an ERR", modeClash(m3ua.Override, 7)},
@@ -151,6 +170,22 @@ func tsSGP() []tp {
 		{"M3UA_SGP_RKM_I_015", "the key of a loadshare AS registered, a REG REQ for it asking broadcast is answered Unsupported/Invalid Traffic Handling Mode", modeClash(m3ua.Loadshare, m3ua.Broadcast)},
 		{"M3UA_SGP_RKM_I_017", "the key of a broadcast AS registered, a REG REQ for it asking override is answered Unsupported/Invalid Traffic Handling Mode", modeClash(m3ua.Broadcast, m3ua.Override)},
 		{"M3UA_SGP_RKM_I_018", "the key of a broadcast AS registered, a REG REQ for it asking loadshare is answered Unsupported/Invalid Traffic Handling Mode", modeClash(m3ua.Broadcast, m3ua.Loadshare)},
+		{"M3UA_SGP_RKM_I_021", "dynamic: ASP 1 registers a key (AS 1000); ASP 2's DEREG REQ for Routing Context 1000 is answered Permission Denied (RFC 4666 3.6.4 status 3); ASP 1 then deregisters it", func(x *tcx) {
+			s := x.startSGP(m3ua.SGPConfig{Registration: m3ua.DynamicPermitted})
+			rc := uint32(m3ua.DefaultDynamicRCBase)
+			p := s.dial()
+			p.up()
+			p.send(0, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(1, 300)}})
+			p.expect(mgmt(x, regRsp(m3ua.RegResult{LocalRKID: 1, Status: params.SuccessfullyRegistered, RC: rc})))
+			p.expect(mgmt(x, ntfyAS(m3ua.StatusASInactive, rc)))
+			q := s.dial()
+			q.up()
+			q.send(0, &m3ua.DeregReq{RCs: []uint32{rc}})
+			q.expect(mgmt(x, deregRsp(m3ua.DeregResult{RC: rc, Status: params.DeregPermissionDenied})))
+			q.expectNothing()
+			p.send(0, &m3ua.DeregReq{RCs: []uint32{rc}})
+			p.expect(mgmt(x, deregRsp(m3ua.DeregResult{RC: rc, Status: params.SuccessfullyDeregistered})))
+		}},
 		{"M3UA_SGP_SSNM_001", "DAUD for a congested destination is answered with its status (DAVA) and SCON carrying the congestion level", func(x *tcx) {
 			s := x.startSGP(oneAS(m3ua.Override))
 			p := upActive(x, s)
@@ -376,14 +411,8 @@ func tsOpen() []openTP {
 		{"M3UA_SGP_MTR_V_004", "variant of M3UA_SGP_MTR_V_001", "UNTESTED", noText + "as V_002"},
 		{"M3UA_SGP_RKM_V_004", "an SGP that does not support RKM answers REG REQ with an ERR", "NA",
 			"m3ua.Server always supports dynamic registration (RFC 4666 4.4 makes RKM optional; the PICS of this SGP says supported)"},
-		{"M3UA_SGP_RKM_I_004", "REG REQ with an invalid DPC is answered Invalid DPC", "UNTESTED",
-			"m3ua.Server never answers Invalid DPC: a key for a DPC it has no AS for is Permission Denied under static registration (M3UA_SGP_RKM_I_007) or creates an AS; needs a decision in sigtran/m3ua"},
-		{"M3UA_SGP_RKM_I_008", "REG REQ for a key not currently provisioned is answered Routing Key not Currently Provisioned", "UNTESTED",
-			"m3ua.Server never gives that status (see RKM_I_004); needs sigtran/m3ua"},
 		{"M3UA_SGP_RKM_I_010", "REG REQ with a routing key field the SGP does not support (Circuit Range) is answered Unsupported RK parameter Field", "UNTESTED",
 			"m3ua.Server never gives that status; how it treats Circuit Range in a key is not scripted here yet"},
-		{"M3UA_SGP_RKM_I_021", "DEREG REQ for a Routing Context the ASP may not deregister is answered Permission Denied", "UNTESTED",
-			"m3ua.Server has no deregistration authorisation beyond ownership (Not Registered, M3UA_SGP_RKM_I_020)"},
 		{"M3UA_ASP_RKM_V_003", "the ASP deregisters its key: DEREG REQ", "UNTESTED",
 			"m3ua.Client has no call that sends DEREG REQ (the sans-I/O m3ua.ASP has Deregister); needs sigtran/m3ua"},
 		{"M3UA_ASP_RKM_V_004", "the ASP's DEREG REQ carries the Routing Context the SGP gave it", "UNTESTED", "as M3UA_ASP_RKM_V_003"},

@@ -47,10 +47,13 @@
 //
 // Routing keys are registered (REG REQ, DEREG REQ) under a per-SGP
 // policy: StaticOnly grants only keys (or routing contexts) the
-// configuration has and answers "Permission Denied" otherwise;
-// DynamicPermitted also creates an AS, with a routing context allocated
-// from DynamicRCBase, that serves only the ASPs that registered it and
-// goes with the last of them.
+// configuration has and answers "Routing Key not Currently Provisioned"
+// otherwise; DynamicPermitted also creates an AS, with a routing context
+// allocated from DynamicRCBase, that serves only the ASPs that registered
+// it and goes with the last of them. Under either, a key for a DPC outside
+// SGPConfig.DPCs (when set) is "Invalid DPC", a configured AS limited to
+// other ASPs (ASConfig.ASPIDs) is "Permission Denied", and so is a DEREG
+// REQ for an AS the ASP may not serve.
 //
 // IPSP combines the two for IPSP associations: an SGP answers the peer's
 // ASPUP/ASPAC and, per association, an ASP sends its own (double exchange,

@@ -14,7 +14,9 @@ type RegistrationPolicy uint8
 // Registration policies.
 const (
 	// StaticOnly accepts a registration only for a routing key (or routing
-	// context) the configuration has; any other gets "Permission Denied".
+	// context) the configuration has; any other gets "Routing Key not
+	// Currently Provisioned" (RFC 4666 3.6.2 status 7: the SGP does not
+	// create ASes on request, and nothing configured matches).
 	StaticOnly RegistrationPolicy = iota
 	// DynamicPermitted also creates an AS for a routing key nobody
 	// configured, with a routing context the SGP allocates.
@@ -106,6 +108,11 @@ func (s *SGP) registerKey(now time.Time, p *sgpPeer, k *RoutingKey) (uint32, uin
 		// RFC 4666 3.6.2: an undefined Traffic Mode Type in the key.
 		return 0, params.UnsupportedTrafficHandlingMode, nil
 	}
+	if len(s.cfg.DPCs) > 0 && !slices.Contains(s.cfg.DPCs, k.DPC&0xffffff) {
+		// RFC 4666 3.6.2 status 2, "Invalid DPC": the SGP does not serve
+		// that point code.
+		return 0, params.InvalidDPC, nil
+	}
 	var as *appServer
 	if k.HasRC {
 		as = s.ases[k.RC]
@@ -122,6 +129,11 @@ func (s *SGP) registerKey(now time.Time, p *sgpPeer, k *RoutingKey) (uint32, uin
 		}
 	}
 	if as != nil {
+		if !as.dynamic && !s.allowed(p, as) {
+			// RFC 4666 3.6.2 status 5: the key is configured, for other
+			// ASPs than this one.
+			return 0, params.PermissionDenied, nil
+		}
 		if k.Mode != 0 && k.Mode != as.cfg.Mode {
 			return 0, params.UnsupportedTrafficHandlingMode, nil
 		}
@@ -131,7 +143,7 @@ func (s *SGP) registerKey(now time.Time, p *sgpPeer, k *RoutingKey) (uint32, uin
 		return as.cfg.RC, params.SuccessfullyRegistered, as
 	}
 	if s.cfg.Registration != DynamicPermitted {
-		return 0, params.PermissionDenied, nil
+		return 0, params.RoutingKeynotCurrentlyProvisioned, nil
 	}
 	dynamic := 0
 	for _, a := range s.ases {
@@ -178,6 +190,11 @@ func (s *SGP) deregister(now time.Time, p *sgpPeer, m *DeregReq) *ProtocolError 
 		switch {
 		case as == nil:
 			st = params.DeregInvalidRoutingContext
+		case !s.serves(p, as):
+			// RFC 4666 3.6.4 status 3, "Permission Denied": the AS exists
+			// but is not this ASP's to deregister (a dynamic AS only
+			// other ASPs registered, or one limited to other ASPs).
+			st = params.DeregPermissionDenied
 		case !as.owners[p.assoc]:
 			st = params.DeregNotRegistered
 		case p.active[rc]:

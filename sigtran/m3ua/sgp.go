@@ -32,6 +32,12 @@ type ASConfig struct {
 	// Key is the AS's routing key, for matching registration requests
 	// (RKM); nil: the AS is only reachable by its routing context.
 	Key *RoutingKey
+	// ASPIDs, when not empty, are the ASP Identifiers of the only ASPs
+	// that may serve the AS: another ASP (or one that gave no identifier
+	// in ASPUP) is not told about it, cannot activate for it, and gets
+	// "Permission Denied" when it registers its key or deregisters it
+	// (RFC 4666 3.6.2, 3.6.4). Empty: every ASP may serve it.
+	ASPIDs []uint32
 }
 
 // SGPConfig configures an SGP.
@@ -52,6 +58,10 @@ type SGPConfig struct {
 	// key registered with another one is refused.
 	NA    uint32
 	HasNA bool
+	// DPCs, when not empty, are the destination point codes the SGP
+	// serves to ASPs: a routing key registered for another DPC gets
+	// "Invalid DPC" (RFC 4666 3.6.2). Empty: any DPC.
+	DPCs []uint32
 }
 
 type sgpPeer struct {
@@ -127,9 +137,19 @@ func NewSGP(cfg SGPConfig) *SGP {
 }
 
 // serves reports whether AS as may be served by the ASP p: every static
-// AS may, a dynamic one only by the ASPs that registered it.
+// AS may, unless it names the ASPs allowed (ASConfig.ASPIDs), a dynamic one
+// only by the ASPs that registered it.
 func (s *SGP) serves(p *sgpPeer, as *appServer) bool {
-	return !as.dynamic || as.owners[p.assoc]
+	if as.dynamic {
+		return as.owners[p.assoc]
+	}
+	return s.allowed(p, as)
+}
+
+// allowed reports whether the ASP p is one of those AS as names, if it
+// names any.
+func (s *SGP) allowed(p *sgpPeer, as *appServer) bool {
+	return len(as.cfg.ASPIDs) == 0 || p.hasID && slices.Contains(as.cfg.ASPIDs, p.aspID)
 }
 
 // ASState returns the state of the AS with routing context rc.

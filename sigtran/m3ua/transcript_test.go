@@ -132,6 +132,11 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 			cfg.NA, cfg.HasNA = uint32(h.num(t, d, "na", 0)), true
 		}
 		cfg.Beat = BeatConfig{Interval: h.dur(t, d, "beat"), Timeout: h.dur(t, d, "beat-timeout")}
+		if v, ok := h.arg(d, "dpcs"); ok {
+			for _, f := range strings.Split(v, ",") {
+				cfg.DPCs = append(cfg.DPCs, uint32(atoi(t, f)))
+			}
+		}
 		cfg.ASes = parseASes(t, d)
 		h.sgp = NewSGP(cfg)
 	case "ipsp":
@@ -352,6 +357,11 @@ func parseASes(t *testing.T, d *datadriven.TestData) []ASConfig {
 		if f["dpc"] != "" {
 			k := parseKey(t, f)
 			ac.Key = &k
+		}
+		if f["aspids"] != "" {
+			for _, id := range strings.Split(f["aspids"], ",") {
+				ac.ASPIDs = append(ac.ASPIDs, uint32(atoi(t, id)))
+			}
 		}
 		out = append(out, ac)
 	}
