@@ -1,6 +1,9 @@
 package m3ua_test
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/sigpool/sigpool/sigtran/m3ua"
@@ -282,6 +285,23 @@ func aspMTR() []tp {
 	}
 }
 
+// deregResult is what Client.Deregister returned.
+type deregResult struct {
+	res [][]m3ua.DeregResult
+	err error
+}
+
+// deregister runs Client.Deregister for rcs in the background; its result
+// comes on the channel.
+func (a *aspIUT) deregister(rcs ...uint32) <-chan deregResult {
+	done := make(chan deregResult, 1)
+	go func() {
+		res, err := a.c.Deregister(context.Background(), rcs...)
+		done <- deregResult{res, err}
+	}()
+	return done
+}
+
 func aspRKM() []tp {
 	reg := func() m3ua.ASPConfig {
 		return m3ua.ASPConfig{AutoActivate: true, Register: []m3ua.RoutingKey{rk(5, 300)}}
@@ -294,6 +314,64 @@ func aspRKM() []tp {
 			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
 			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1234}))
 			a.p.expect(mgmt(x, aspac(0, 1234)))
+		}},
+		{"M3UA_ASP_RKM_V_003", "the ASP (not activating by itself) registers its key, then Client.Deregister sends DEREG REQ for the Routing Context and returns the DEREG RSP results", func(x *tcx) {
+			cfg := reg()
+			cfg.AutoActivate = false
+			a := x.startASP(cfg)
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
+			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1234}))
+			a.p.expectNothing()
+			done := a.deregister(1234)
+			a.p.expect(mgmt(x, &m3ua.DeregReq{RCs: []uint32{1234}}))
+			a.p.send(0, deregRsp(m3ua.DeregResult{RC: 1234, Status: params.SuccessfullyDeregistered}))
+			r := <-done
+			if r.err != nil || len(r.res) != 1 || !slices.Equal(r.res[0], []m3ua.DeregResult{{RC: 1234, Status: params.SuccessfullyDeregistered}}) {
+				x.Fatalf("Deregister: %+v, %v", r.res, r.err)
+			}
+			a.p.expectNothing()
+		}},
+		{"M3UA_ASP_RKM_V_004", "an active ASP that registered its key leaves with ASPIA, then deregisters: the DEREG REQ carries the Routing Context the SGP gave (4321, from the Registered event)", func(x *tcx) {
+			a := x.startASP(reg())
+			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+			a.p.send(0, messages.NewAspUpAck(nil, nil))
+			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
+			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 4321}))
+			a.p.expect(mgmt(x, aspac(0, 4321)))
+			a.p.send(0, aspacAck(0, 4321))
+			a.waitState(x, m3ua.ASPActive)
+			var rc uint32
+			a.rec.waitFor(x, "the Registered event", func() bool {
+				for _, e := range a.rec.events {
+					if r, ok := e.(m3ua.Registered); ok && len(r.Results) == 1 {
+						rc = r.Results[0].RC
+						return true
+					}
+				}
+				return false
+			})
+			a.c.Deactivate()
+			a.p.expect(mgmt(x, aspia(4321)))
+			a.p.send(0, aspiaAck(4321))
+			a.waitState(x, m3ua.ASPInactive)
+			done := a.deregister(rc)
+			a.p.expect(mgmt(x, &m3ua.DeregReq{RCs: []uint32{4321}}))
+			a.p.send(0, deregRsp(m3ua.DeregResult{RC: 4321, Status: params.SuccessfullyDeregistered}))
+			if r := <-done; r.err != nil || len(r.res) != 1 || len(r.res[0]) != 1 || r.res[0][0].Status != params.SuccessfullyDeregistered {
+				x.Fatalf("Deregister: %+v, %v", r.res, r.err)
+			}
+		}},
+		{"M3UA_ASP_RKM_X_004", "Client.Deregister with no DEREG RSP returns, when its context ends, an error wrapping the context's and no results", func(x *tcx) {
+			a := activeASP(x)
+			ctx, cancel := context.WithTimeout(x.Context(), x.e.quiet)
+			defer cancel()
+			res, err := a.c.Deregister(ctx, 1)
+			if !errors.Is(err, context.DeadlineExceeded) || len(res) != 1 || res[0] != nil {
+				x.Fatalf("Deregister: %+v, %v; want no results and DeadlineExceeded", res, err)
+			}
+			a.p.expect(mgmt(x, &m3ua.DeregReq{RCs: []uint32{1}}))
 		}},
 		{"M3UA_ASP_RKM_X_001", "a refused registration leaves the ASP without Routing Context: no ASPAC", func(x *tcx) {
 			a := x.startASP(reg())

@@ -103,6 +103,8 @@ type Client struct {
 
 	smu     sync.Mutex
 	changed chan struct{} // closed and replaced when a link's state changes
+
+	dmu sync.Mutex // one Deregister at a time
 }
 
 type link struct {
@@ -118,6 +120,9 @@ type link struct {
 	assoc    sctp.Association
 	state    ASPState
 	stopping bool
+	// dereg, while Deregister waits for this association's DEREG RSP,
+	// gets its results; it is closed if the association ends first.
+	dereg chan []DeregResult
 }
 
 // ErrNoActiveSGP is what Client.SendData returns when no association is
@@ -161,8 +166,13 @@ func StartClient(cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-// seen follows the ASP state; it runs under l.mu for every machine event.
+// seen follows the ASP state and hands DEREG RSP results to a waiting
+// Deregister; it runs under l.mu for every machine event.
 func (l *link) seen(e Event) {
+	if d, ok := e.(Deregistered); ok && l.dereg != nil {
+		l.dereg <- d.Results
+		l.dereg = nil
+	}
 	if ch, ok := e.(ASPStateChanged); ok && ch.Local {
 		l.state = ch.To
 		l.c.smu.Lock()
@@ -268,6 +278,10 @@ func (l *link) serve(a sctp.Association) (reachedUp bool) {
 		}
 		delete(l.assocs, l.id)
 		l.assoc = nil
+		if l.dereg != nil {
+			close(l.dereg) // no DEREG RSP will come on this association
+			l.dereg = nil
+		}
 		l.emit(AssocEnded{Assoc: l.id, Err: err})
 	})
 	a.Close()
@@ -425,6 +439,77 @@ func (c *Client) Audit(apcs ...uint32) {
 	for _, l := range c.links {
 		l.step(func(now time.Time) { l.asp.Audit(now, apcs...) })
 	}
+}
+
+// ErrNoSGPUp is what Client.Deregister returns when no association has
+// its ASP up (ASP-INACTIVE or ASP-ACTIVE), so no DEREG REQ could go.
+var ErrNoSGPUp = errors.New("m3ua: no SGP association has its ASP up")
+
+// Deregister deregisters the routing contexts rcs (RFC 4666 4.4.3): DEREG
+// REQ on every association whose ASP is up, then it waits for each DEREG
+// RSP. results[i] are the results SGPs[i] gave, one per routing context,
+// or nil where nothing was sent (the ASP was down) or no answer came. A
+// result that is not "Successfully Deregistered" is no error: the caller
+// reads the status (an ASP must leave the AS with ASPIA first, or it gets
+// "ASP Currently Active for Routing Context"). The error is ErrNoSGPUp
+// when nothing could be sent, and otherwise says which associations gave
+// no answer: ended before it, or ctx done first (it wraps ctx's error).
+// Successfully deregistered routing contexts leave those the ASP activates
+// (ASP.RCs). Calls are serialised.
+func (c *Client) Deregister(ctx context.Context, rcs ...uint32) (results [][]DeregResult, err error) {
+	if len(rcs) == 0 {
+		return nil, errors.New("m3ua: Deregister needs at least one routing context")
+	}
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	waits := make([]chan []DeregResult, len(c.links))
+	sent := false
+	for i, l := range c.links {
+		l.step(func(now time.Time) {
+			if l.assoc == nil || l.asp.State() == ASPDown {
+				return
+			}
+			ch := make(chan []DeregResult, 1)
+			l.dereg, waits[i] = ch, ch
+			l.asp.Deregister(now, rcs...)
+		})
+		sent = sent || waits[i] != nil
+	}
+	if !sent {
+		return nil, ErrNoSGPUp
+	}
+	results = make([][]DeregResult, len(c.links))
+	var errs []error
+	for i, ch := range waits {
+		if ch == nil {
+			continue
+		}
+		l := c.links[i]
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				errs = append(errs, fmt.Errorf("m3ua: association %d ended before its DEREG RSP", l.id))
+				continue
+			}
+			results[i] = r
+		case <-ctx.Done():
+			l.step(func(time.Time) {
+				if l.dereg == ch {
+					l.dereg = nil
+				}
+			})
+			select {
+			case r, ok := <-ch: // it came after all
+				if ok {
+					results[i] = r
+					continue
+				}
+			default:
+			}
+			errs = append(errs, fmt.Errorf("m3ua: association %d: no DEREG RSP: %w", l.id, ctx.Err()))
+		}
+	}
+	return results, errors.Join(errs...)
 }
 
 // Reachable returns the view of destination pc: available if any
