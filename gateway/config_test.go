@@ -47,6 +47,8 @@ func TestConfigErrorsNameFileLineField(t *testing.T) {
 		{"misspelt limit", "services:\n", "limits:\n  cookeis: 10\nservices:\n", "cfg.yaml:13: limits.cookeis: unknown field \"cookeis\""},
 		{"bare number duration", "services:\n", "limits: {drain: 5}\nservices:\n", "cfg.yaml:12: limits.drain:"},
 		{"negative grace", "services:\n", "limits: {startup_grace: -1s}\nservices:\n", "cfg.yaml:12: limits.startup_grace: must not be negative"},
+		{"negative unanswered", "services:\n", "limits: {unanswered: -1}\nservices:\n", "cfg.yaml:12: limits.unanswered: must not be negative"},
+		{"negative unanswered lifetime", "services:\n", "limits: {unanswered_lifetime: -3s}\nservices:\n", "cfg.yaml:12: limits.unanswered_lifetime: must not be negative"},
 		{"wrong type", "rc: 200", "rc: two", "cfg.yaml:14: services[0].rc:"},
 		{"ssn without sccp", "si: 3, ssn: 6", "si: 5, ssn: 6", "cfg.yaml:16: services[0].key.ssn: a subsystem number needs si: 3"},
 		{"bad address", "listen: 10.1.0.1:2906", "listen: nowhere", "cfg.yaml:9: servers.listen:"},

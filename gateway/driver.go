@@ -590,12 +590,12 @@ func (g *Gateway) poolLevel(i, live int, settled bool) {
 func (g *Gateway) aspDown(id uint32, raise bool, cause string) {
 	obj := fmt.Sprintf("sgw=%d,asp=%d", g.cfg.GatewayID, id)
 	if raise {
-		g.raise(alarms.ASPDown, obj, fmt.Sprintf("%s; clears when the ASP is ASP-ACTIVE again or its pool element %#x leaves the handlespace", cause, id))
 		g.log.Warn("asp down", zap.String("object", obj), zap.String("cause", cause))
+		g.raise(alarms.ASPDown, obj, fmt.Sprintf("%s; clears when the ASP is ASP-ACTIVE again or its pool element %#x leaves the handlespace", cause, id))
 		return
 	}
-	g.clearAlarm(alarms.ASPDown, obj)
 	g.log.Info("asp-down cleared", zap.String("object", obj), zap.String("cause", cause))
+	g.clearAlarm(alarms.ASPDown, obj)
 }
 
 func (g *Gateway) raise(def *alarms.Definition, obj, text string) {
