@@ -160,6 +160,8 @@ type server struct {
 	// unanswered: the network's Begins and Continues given to this element
 	// and not answered by it here yet, by the network's transaction id.
 	unanswered map[tcap.TID]unanswered
+	// oldest is no later than the oldest of unanswered (Tick's shortcut).
+	oldest time.Time
 }
 
 // unanswered is a network message given to an element: a copy, its service,
@@ -1008,9 +1010,15 @@ func (c *Core) Tick(now time.Time) {
 	defer c.settle(now)
 	c.cookies.expire(now, &c.ctr)
 	for _, srv := range c.servers {
+		if len(srv.unanswered) == 0 || now.Sub(srv.oldest) <= c.unansweredLife {
+			continue
+		}
+		srv.oldest = now
 		for k, e := range srv.unanswered {
 			if now.Sub(e.at) > c.unansweredLife {
 				c.drop(srv, k)
+			} else if e.at.Before(srv.oldest) {
+				srv.oldest = e.at
 			}
 		}
 	}
@@ -1155,6 +1163,9 @@ func (c *Core) remember(now time.Time, srv *server, s *service, u m3ua.UserData,
 		return
 	} else if n := len(c.bufs); n > 0 {
 		buf, c.bufs = c.bufs[n-1], c.bufs[:n-1]
+	}
+	if len(srv.unanswered) == 0 {
+		srv.oldest = now
 	}
 	srv.seq++
 	u.Payload = append(buf, u.Payload...)

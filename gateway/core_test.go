@@ -178,3 +178,47 @@ func FuzzCoreNetworkData(f *testing.F) {
 		}
 	})
 }
+
+// Unanswered messages are kept at most limits.unanswered per element and
+// forgotten once limits.unanswered_lifetime has passed, without the element
+// failing; an answer forgets one at once.
+func TestUnansweredBoundedAndExpire(t *testing.T) {
+	cfg, err := ParseConfig("t.yaml", []byte(transcriptConfig+"  unanswered: 3\n  unanswered_lifetime: 2s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newFakePools()
+	c := NewCore(cfg, p)
+	now := time.Unix(0, 0)
+	p.set("hlr", 0x00010001, 0)
+	c.ServerState(now, 1, 0x00010001, true, []uint32{200})
+	c.Refresh(now)
+	c.Ready()
+	for i := uint32(1); i <= 5; i++ {
+		c.NetworkData(now, 9, msu(t, tcap.Message{Kind: tcap.Begin, OTID: tcap.TID32(0x0a000000 + i), HasOTID: true}, 1))
+	}
+	c.Ready()
+	srv := c.servers[1]
+	if n := len(srv.unanswered); n != 3 {
+		t.Fatalf("%d kept, want the bound 3", n)
+	}
+	ans := msu(t, tcap.Message{Kind: tcap.Continue, OTID: tcap.TID32(0x00010001), HasOTID: true, DTID: tcap.TID32(0x0a000001), HasDTID: true}, 1)
+	ans.DPC, ans.OPC = 1001, 2001
+	c.ServerData(now, 1, ans)
+	c.Ready()
+	if n := len(srv.unanswered); n != 2 {
+		t.Fatalf("%d kept after an answer, want 2", n)
+	}
+	c.Tick(now.Add(2 * time.Second))
+	if n := len(srv.unanswered); n != 2 {
+		t.Fatalf("%d kept at the lifetime, want 2", n)
+	}
+	c.Tick(now.Add(2*time.Second + time.Millisecond))
+	if n := len(srv.unanswered); n != 0 {
+		t.Fatalf("%d kept past the lifetime", n)
+	}
+	c.Ready()
+	if k := c.Counters(); k.UnansweredBegins+k.UnansweredAborted != 0 {
+		t.Fatalf("expiry routed something again: %+v", k)
+	}
+}
