@@ -243,6 +243,10 @@ type Core struct {
 	// limits.unanswered_lifetime.
 	maxUnanswered  int
 	unansweredLife time.Duration
+	// rerouted: network transaction ids of unanswered messages routed
+	// again after their element's end, for the lifetime: SCTP may still
+	// hand the same message back afterwards, and it must not go twice.
+	rerouted map[tcap.TID]time.Time
 
 	actions []Action
 	bufs    [][]byte
@@ -266,6 +270,7 @@ func NewCore(cfg *Config, pools Pools) *Core {
 
 		maxUnanswered:  cfg.Limits.Unanswered,
 		unansweredLife: cfg.Limits.UnansweredLifetime,
+		rerouted:       map[tcap.TID]time.Time{},
 	}
 	c.cookies.init(cfg.Limits.Cookies, cfg.Limits.CookieLifetime)
 	for _, as := range cfg.Network.ASes {
@@ -950,7 +955,9 @@ func cookieKey(s *service, tid uint32) uint64 { return uint64(s.idx)<<32 | uint6
 func (c *Core) Unsent(now time.Time, a m3ua.AssocID, u m3ua.UserData, returned bool) {
 	srv := c.servers[a]
 	if srv == nil {
-		c.reroute(now, u)
+		if !c.reroutedAlready(now, u) {
+			c.reroute(now, u)
+		}
 		return
 	}
 	c.forget(srv, u)
@@ -975,6 +982,8 @@ func (c *Core) Refused(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 	if srv := c.servers[a]; srv != nil {
 		c.forget(srv, u)
 		c.fail(now, srv)
+	} else if c.reroutedAlready(now, u) {
+		return
 	}
 	c.reroute(now, u)
 }
@@ -1009,6 +1018,11 @@ func (c *Core) NetworkUnsent(now time.Time, a m3ua.AssocID, u m3ua.UserData) {
 func (c *Core) Tick(now time.Time) {
 	defer c.settle(now)
 	c.cookies.expire(now, &c.ctr)
+	for k, at := range c.rerouted {
+		if now.Sub(at) > c.unansweredLife {
+			delete(c.rerouted, k)
+		}
+	}
 	for _, srv := range c.servers {
 		if len(srv.unanswered) == 0 || now.Sub(srv.oldest) <= c.unansweredLife {
 			continue
@@ -1235,6 +1249,9 @@ func (c *Core) unansweredAgain(now time.Time, srv *server) {
 		if sccp.Decode(e.u.Payload, m) != nil {
 			continue
 		}
+		if len(c.rerouted) < maxRerouted && tcap.Decode(m.Data, &c.tcapMsg) == nil && c.tcapMsg.HasOTID {
+			c.rerouted[c.tcapMsg.OTID] = now
+		}
 		aborted := c.ctr.DialoguesAborted
 		c.route(now, e.s, e.u, m, true)
 		switch {
@@ -1246,4 +1263,22 @@ func (c *Core) unansweredAgain(now time.Time, srv *server) {
 			c.ctr.UnansweredContinuations++
 		}
 	}
+}
+
+// maxRerouted bounds Core.rerouted.
+const maxRerouted = 65536
+
+// reroutedAlready says whether u, handed back for an association already
+// ended, is a Begin or Continue that was routed again at that end as
+// unanswered: it must not be routed a second time.
+func (c *Core) reroutedAlready(now time.Time, u m3ua.UserData) bool {
+	if len(c.rerouted) == 0 || u.SI != SISCCP {
+		return false
+	}
+	m := &c.sccpMsg
+	if sccp.Decode(u.Payload, m) != nil || tcap.Decode(m.Data, &c.tcapMsg) != nil || !c.tcapMsg.HasOTID {
+		return false
+	}
+	at, ok := c.rerouted[c.tcapMsg.OTID]
+	return ok && now.Sub(at) <= c.unansweredLife
 }
