@@ -77,14 +77,18 @@ func FuzzSGP(f *testing.F) {
 	f.Add(uint8(1), uint8(0), buildMessage(f, "REG-REQ lrk=1 dpc=300 opc=1,2 na=4"), buildMessage(f, "DEREG-REQ rc=1000,2,1"))
 	f.Add(uint8(1), uint8(0), buildMessage(f, "REG-REQ lrk=1 dpc=300 | lrk=2 dpc=301 | lrk=3 dpc=302"), buildMessage(f, "ASPAC"))
 	f.Add(uint8(1), uint8(0), buildMessage(f, "DUNA apc=1"), buildMessage(f, "REG-RSP lrk=1 status=0 rc=1"))
+	// ASP Identifiers (AS 1 is limited to ASP 5) and the DPC list.
+	f.Add(uint8(0), uint8(0), buildMessage(f, "ASPUP aspid=5"), buildMessage(f, "REG-REQ lrk=1 dpc=100 | lrk=2 dpc=302 | lrk=3 dpc=300"))
+	f.Add(uint8(0), uint8(0), buildMessage(f, "ASPUP aspid=6"), buildMessage(f, "ASPAC rc=1"))
 	f.Fuzz(func(t *testing.T, assoc, stream uint8, first, second []byte) {
 		t0 := time.Unix(0, 0)
 		s := NewSGP(SGPConfig{
-			ASes: []ASConfig{{RC: 1, Mode: Override, QueueLimit: 2, Key: &RoutingKey{DPC: 100}},
+			ASes: []ASConfig{{RC: 1, Mode: Override, QueueLimit: 2, Key: &RoutingKey{DPC: 100}, ASPIDs: []uint32{5}},
 				{RC: 2, Mode: Loadshare, MinActive: 2}},
 			Beat:         BeatConfig{Interval: time.Second},
 			Registration: DynamicPermitted,
 			MaxDynamic:   2,
+			DPCs:         []uint32{100, 300, 301},
 		})
 		s.SetDestination(t0, 100, DestUnavailable)
 		s.SetDestination(t0, 101, DestRestricted)
