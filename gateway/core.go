@@ -212,6 +212,9 @@ type service struct {
 	members map[uint32]struct{}
 	sls     [256]*server
 	live    int
+	// whole: every element of the pool was live here at once (or the
+	// start-up grace is over); until then its point code waits.
+	whole bool
 }
 
 // Core is the gateway's sans-I/O router. Inputs are its methods; Ready returns
@@ -904,12 +907,24 @@ func (c *Core) recount(s *service) {
 	if changed {
 		c.emit(Action{Kind: PoolLevel, Service: s.idx, Handle: s.handle, Live: n, Settled: c.settled})
 	}
-	// A point code is available while any of its services has a live
-	// element: one emptied pool must not cut the others' traffic.
+	c.destination(s)
+}
+
+// destination tells the network whether the point code of s is available:
+// while any of its services has a live element (one emptied pool must not
+// cut the others' traffic). During the start-up grace a service counts
+// only from the moment every element of its pool has been live here at
+// once: a gateway just (re)started must not draw continuations for elements
+// not yet ASP-ACTIVE here, which it could only abort, while the other
+// gateways reach them.
+func (c *Core) destination(s *service) {
 	pc := s.cfg.Key.DPC
 	avail := false
 	for _, o := range c.services {
-		avail = avail || (o.cfg.Key.DPC == pc && o.live > 0)
+		if !o.whole && o.live > 0 && o.live == len(o.members) {
+			o.whole = true
+		}
+		avail = avail || (o.cfg.Key.DPC == pc && o.live > 0 && (c.settled || o.whole))
 	}
 	st, told := c.dest[pc]
 	if !told || st != avail {
@@ -1062,6 +1077,9 @@ func (c *Core) settle(now time.Time) {
 	c.settled = true
 	for _, s := range c.services {
 		c.emit(Action{Kind: PoolLevel, Service: s.idx, Handle: s.handle, Live: s.live, Settled: true})
+	}
+	for _, s := range c.services {
+		c.destination(s)
 	}
 }
 
