@@ -6,7 +6,6 @@ import (
 
 	"github.com/sigpool/sigpool/sigtran/m3ua"
 	"github.com/sigpool/sigpool/sigtran/tcap"
-	"github.com/wmnsk/go-m3ua/messages"
 )
 
 // BenchmarkRouteMSU is the native cost of routing one MSU from the network:
@@ -43,20 +42,16 @@ func BenchmarkRouteMSU(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(in)))
 			for b.Loop() {
-				msg, err := m3ua.Decode(in)
-				if err != nil {
-					b.Fatal(err)
-				}
-				u, perr := m3ua.UserDataOf(msg.(*messages.Data))
-				if perr != nil {
-					b.Fatal(perr)
+				var u m3ua.UserData
+				if isData, perr := m3ua.DecodeData(in, &u); !isData || perr != nil {
+					b.Fatalf("DecodeData: data %v, %v", isData, perr)
 				}
 				c.NetworkData(now, 99, u)
 				for _, a := range c.Ready() {
 					if a.Kind != SendServer {
 						b.Fatalf("action %s", describeAction(a))
 					}
-					if out, err = m3ua.AppendEncode(out[:0], m3ua.NewData(a.Data)); err != nil {
+					if out, err = m3ua.AppendData(out[:0], a.Data); err != nil {
 						b.Fatal(err)
 					}
 				}
