@@ -107,8 +107,11 @@ var (
 		Object:          "sgw=<gateway>,asp=<ASP identifier>",
 		RaisedBy:        "sgw",
 		Debounce:        Debounce{ClearAfter: 10 * time.Second},
-		Meaning: "A configured M3UA application server process is in state ASP-DOWN (it sent ASPDN, or its " +
-			"association is gone). It takes no traffic; the other ASPs of its application servers carry it.",
+		Meaning: "An M3UA application server process that was ASP-ACTIVE lost its association, or left " +
+			"ASP-ACTIVE while its pool element is still registered (an orderly stop that deregisters first " +
+			"raises nothing). It takes no traffic; the other ASPs of its pools carry it. The alarm clears when " +
+			"an ASP with that identifier is ASP-ACTIVE again, or when its pool element leaves the handlespace " +
+			"(a restarted aspd comes back as a new element; pool-below-minimum covers the capacity).",
 		Repair: "Check the aspd process on the ASP host (systemctl status sigpool-aspd) and its association " +
 			"alarms; an ASP blocked by an operator is reported as blocked, not as down.",
 	}
