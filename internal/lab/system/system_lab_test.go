@@ -7,20 +7,20 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
-// TestLabSystemFaults runs the whole system through its three faults, on a
-// shorter schedule than the demo, and holds it to the targets: at least
+// TestLabSystemFaults runs the whole system through its three faults, on the
+// demo's schedule, and holds it to the targets: at least
 // 99.9 % of the dialogues complete, none is lost without an abort (but
 // inside the killed gateway, named), each fault recovers (its time
 // against 500 ms logged), and the daemons' management APIs show alarms
 // raised during the faults and all of them cleared after the repairs.
 func TestLabSystemFaults(t *testing.T) {
-	o := Options{
-		Warmup: 6 * time.Second, Gap: 10 * time.Second, Heal: 4 * time.Second, Tail: 8 * time.Second,
-		Out: os.Stdout, Dir: runDir(t),
-	}
+	// The demo's own schedule (Options' defaults: 50 s of load, about 1000
+	// dialogues at 20/s), so that the test holds the run the issue's
+	// targets are stated for: 99.9 % of a shorter run would allow no
+	// message at all inside the SIGKILLed gateway.
+	o := Options{Out: os.Stdout, Dir: runDir(t)}
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
