@@ -380,6 +380,23 @@ func newConn(s *socket.Conn, fam int) (*Conn, error) {
 		return nil, err
 	}
 	c := &Conn{sock: s, rc: rc, fam: fam}
+	// Until Close, the socket lingers 0 s: if the process dies without
+	// closing it (SIGKILL, a crash), the kernel closes it with ABORT rather
+	// than a graceful SHUTDOWN. A graceful shutdown of a socket whose
+	// owner is gone would acknowledge, and drop, every DATA chunk the peer
+	// sends until the SHUTDOWN reaches it; an ABORT makes the peer's SCTP
+	// hand back what is unacknowledged (send-failed) and answer anything
+	// sent later with ABORT, so an M3UA peer can send it elsewhere.
+	// Close turns the linger off again and shuts down gracefully.
+	var lerr error
+	if err := rc.Control(func(fd uintptr) {
+		lerr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}); err != nil {
+		lerr = err
+	}
+	if lerr != nil {
+		return nil, fmt.Errorf("sctp: setsockopt SO_LINGER: %w", lerr)
+	}
 	c.rfunc = c.doRecvmsg
 	c.wfunc = c.doSendmsg
 	c.rcv.nbuf = make([]byte, 0, 256)
@@ -543,12 +560,23 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return c.sock.SetWriteDeadl
 
 // Close shuts the association down gracefully (SHUTDOWN) and releases the
 // socket; blocked Recv and Send return ErrClosed. Note the kernel's rule:
-// if received data is still unread, closing sends ABORT instead.
+// if received data is still unread, closing sends ABORT instead. (A process
+// that dies without Close aborts its associations: see newConn.)
 func (c *Conn) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	return c.sock.Close()
+	var lerr error
+	if err := c.rc.Control(func(fd uintptr) {
+		lerr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{})
+	}); err != nil {
+		lerr = err
+	}
+	cerr := c.sock.Close()
+	if lerr != nil {
+		return fmt.Errorf("sctp: close: SO_LINGER off: %w", lerr)
+	}
+	return cerr
 }
 
 // Abort ends the association at once (ABORT) and releases the socket.
