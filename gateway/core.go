@@ -94,15 +94,16 @@ const (
 	ReasonNoElement                     // the service's pool has no live, ASP-ACTIVE element here
 	ReasonSCCPUndecodable               // SI 3 whose SCCP part does not decode
 	ReasonOwnerGone                     // continuation of a dialogue whose owner is gone, no cookie held
-	ReasonCookieMalformed               // a cookie shorter than a transaction id, or from no active ASP
+	ReasonCookieMalformed               // a cookie shorter than a transaction id
 	ReasonQueueFull                     // the driver's input queue was full
 	ReasonSendFailed                    // the M3UA layer refused the send
 	ReasonEncode                        // an answer could not be encoded
 	ReasonDraining                      // a new dialogue arrived while the gateway drains
+	ReasonCookieInactive                // a cookie from an ASP not ASP-ACTIVE for any service here
 	NumReasons
 )
 
-var reasonNames = [...]string{"no_route", "no_element", "sccp_undecodable", "owner_gone", "cookie_malformed", "queue_full", "send_failed", "encode_failed", "draining"}
+var reasonNames = [...]string{"no_route", "no_element", "sccp_undecodable", "owner_gone", "cookie_malformed", "queue_full", "send_failed", "encode_failed", "draining", "cookie_inactive"}
 
 func (r Reason) String() string {
 	if r < NumReasons {
@@ -945,8 +946,12 @@ func (c *Core) Cookie(now time.Time, a m3ua.AssocID, value []byte) {
 			}
 		}
 	}
-	if len(value) < 4 || s == nil {
+	if len(value) < 4 {
 		c.ctr.Discarded[ReasonCookieMalformed]++
+		return
+	}
+	if s == nil {
+		c.ctr.Discarded[ReasonCookieInactive]++
 		return
 	}
 	tid := binary.BigEndian.Uint32(value)

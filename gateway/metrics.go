@@ -13,7 +13,7 @@ var (
 		"MSUs through the gateway, by direction: network_in, server_in (received), to_servers, to_network (sent).",
 		[]string{"direction"}, nil)
 	descDiscarded = prometheus.NewDesc("sigpool_gateway_msus_discarded_total",
-		"MSUs the gateway discarded (and malformed cookies, reason cookie_malformed), by reason.", []string{"reason"}, nil)
+		"MSUs the gateway discarded, by reason (and cookies it could not keep: cookie_malformed, cookie_inactive).", []string{"reason"}, nil)
 	descActive = prometheus.NewDesc("sigpool_gateway_dialogues_active",
 		"Dialogues begun and not yet ended or aborted, as the gateway saw them (an estimate).", nil, nil)
 	descStarted = prometheus.NewDesc("sigpool_gateway_dialogues_started_total",
