@@ -5,16 +5,10 @@
 package sccp
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/sigpool/sigpool/internal/lab/labsctp"
-	"github.com/sigpool/sigpool/internal/lab/netlab"
-	"github.com/sigpool/sigpool/internal/lab/peers"
-	"github.com/sigpool/sigpool/sigtran/m3ua"
-	"github.com/sigpool/sigpool/sigtran/sctp"
+	"github.com/sigpool/sigpool/internal/lab/labm3ua"
 )
 
 // Wireshark cross-checks the hand-assembled golden messages: they travel in
@@ -22,67 +16,9 @@ import (
 // tshark's SCCP dissector must read the same fields as Decode. The user
 // data of these goldens is not TCAP, so the TCAP dissector is off.
 func TestLabWiresharkGoldens(t *testing.T) {
-	if err := peers.Available(); err != nil {
-		t.Fatal(err)
-	}
-	topo, err := netlab.New(2)
-	if err != nil {
-		t.Fatalf("netlab.New(2): %v (run the lab tests with siglab test)", err)
-	}
-	t.Cleanup(func() { topo.Close() })
-	sgp, asp := topo.Host(1), topo.Host(2)
-	got := make(chan int, 16)
-	srv := m3ua.NewServer(m3ua.ServerConfig{
-		SGP:      m3ua.SGPConfig{ASes: []m3ua.ASConfig{{RC: 1, Mode: m3ua.Loadshare}}},
-		Handlers: m3ua.Handlers{Data: func(_ m3ua.AssocID, u m3ua.UserData) { got <- len(u.Payload) }},
-	})
-	ln, err := labsctp.Transport{Host: sgp}.Listen(labsctp.Addr(sgp, 2905))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	capture, err := peers.StartCapture(asp, netlab.IfaceA, "sccp-goldens", "-f", "sctp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := m3ua.StartClient(m3ua.ClientConfig{
-		ASP:       m3ua.ASPConfig{RCs: []uint32{1}, AutoActivate: true},
-		Transport: labsctp.Transport{Host: asp}, Local: labsctp.Addr(asp, 0),
-		SGPs: []sctp.Addr{labsctp.Addr(sgp, 2905)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := c.WaitActive(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	goldens := [][]byte{udtHLR, xudtSSN, udtsCause}
-	for _, g := range goldens {
-		if err := c.SendData(m3ua.UserData{RC: 1, HasRC: true, OPC: 42, DPC: 513, SI: 3, NI: 2, SLS: 1, Payload: g}); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-got:
-		case <-ctx.Done():
-			t.Fatal("DATA not delivered")
-		}
-	}
-	if err := capture.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	decode := func(args ...string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		out, err := peers.Decode(ctx, capture.File, append([]string{"--disable-protocol", "tcap"}, args...)...)
-		if err != nil {
-			t.Fatalf("tshark: %v\n%s", err, out)
-		}
-		return out
-	}
+	capture := labm3ua.CaptureData(t, "sccp-goldens", [][]byte{udtHLR, xudtSSN, udtsCause})
+	capture.Disabled = []string{"tcap"}
+	decode := capture.Decode
 	verbose := decode("-Y", "sccp", "-V", "-O", "sccp")
 	t.Logf("tshark -V:\n%s", verbose)
 	// the header fields of the goldens, as their comments name them

@@ -5,17 +5,11 @@
 package tcap
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/sigpool/sigpool/internal/lab/labsctp"
-	"github.com/sigpool/sigpool/internal/lab/netlab"
-	"github.com/sigpool/sigpool/internal/lab/peers"
-	"github.com/sigpool/sigpool/sigtran/m3ua"
+	"github.com/sigpool/sigpool/internal/lab/labm3ua"
 	"github.com/sigpool/sigpool/sigtran/sccp"
-	"github.com/sigpool/sigpool/sigtran/sctp"
 )
 
 // Wireshark cross-checks the hand-assembled golden TCAP messages: each
@@ -24,44 +18,7 @@ import (
 // same kind and transaction ids as Decode, and find nothing malformed. The
 // GSM MAP dissector is off: only the transaction portion is checked here.
 func TestLabWiresharkGoldens(t *testing.T) {
-	if err := peers.Available(); err != nil {
-		t.Fatal(err)
-	}
-	topo, err := netlab.New(2)
-	if err != nil {
-		t.Fatalf("netlab.New(2): %v (run the lab tests with siglab test)", err)
-	}
-	t.Cleanup(func() { topo.Close() })
-	sgp, asp := topo.Host(1), topo.Host(2)
-	got := make(chan int, 16)
-	srv := m3ua.NewServer(m3ua.ServerConfig{
-		SGP:      m3ua.SGPConfig{ASes: []m3ua.ASConfig{{RC: 1, Mode: m3ua.Loadshare}}},
-		Handlers: m3ua.Handlers{Data: func(_ m3ua.AssocID, u m3ua.UserData) { got <- len(u.Payload) }},
-	})
-	ln, err := labsctp.Transport{Host: sgp}.Listen(labsctp.Addr(sgp, 2905))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	capture, err := peers.StartCapture(asp, netlab.IfaceA, "tcap-goldens", "-f", "sctp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := m3ua.StartClient(m3ua.ClientConfig{
-		ASP:       m3ua.ASPConfig{RCs: []uint32{1}, AutoActivate: true},
-		Transport: labsctp.Transport{Host: asp}, Local: labsctp.Addr(asp, 0),
-		SGPs: []sctp.Addr{labsctp.Addr(sgp, 2905)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := c.WaitActive(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	var payloads [][]byte
 	for _, g := range [][]byte{beginMsg, continueMsg, endMsg, pAbortMsg, uniMsg} {
 		u := sccp.Message{Type: sccp.UDT, Class: 0,
 			Called:  sccp.Address{RouteOnSSN: true, HasPC: true, PC: 513, HasSSN: true, SSN: 6},
@@ -70,27 +27,11 @@ func TestLabWiresharkGoldens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.SendData(m3ua.UserData{RC: 1, HasRC: true, OPC: 42, DPC: 513, SI: 3, NI: 2, SLS: 1, Payload: b}); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-got:
-		case <-ctx.Done():
-			t.Fatal("DATA not delivered")
-		}
+		payloads = append(payloads, b)
 	}
-	if err := capture.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	decode := func(args ...string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		out, err := peers.Decode(ctx, capture.File, append([]string{"--disable-protocol", "gsm_map"}, args...)...)
-		if err != nil {
-			t.Fatalf("tshark: %v\n%s", err, out)
-		}
-		return out
-	}
+	capture := labm3ua.CaptureData(t, "tcap-goldens", payloads)
+	capture.Disabled = []string{"gsm_map"}
+	decode := capture.Decode
 	verbose := decode("-Y", "tcap", "-V", "-O", "tcap")
 	t.Logf("tshark -V:\n%s", verbose)
 	// the elements of the goldens, as their comments name them
