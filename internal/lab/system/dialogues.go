@@ -253,15 +253,121 @@ func (r DialogueRule) Recovery(ds []Dialogue, t, bound time.Duration) (time.Dura
 // noise floor.
 func (r DialogueRule) Controls(ds []Dialogue, faults []FaultResult, bound time.Duration, n int) []Control {
 	r = r.withDefaults()
+	var out []Control
+	for _, t := range controlInstants(ds, faults, r.Before, r.Window, n) {
+		if rec, err := r.Recovery(ds, t, bound); err == nil {
+			out = append(out, Control{At: t, Recovery: rec})
+		}
+	}
+	return out
+}
+
+// HoldUpRule computes how long a fault held traffic up: the time until
+// traffic flowed again. Every dialogue still open at the fault or begun
+// within Window after it, and answered (completed, or aborted: a
+// TC-ABORT is an answer), took some time beyond the normal latency (the
+// median of the dialogues begun in the Before window ending at the fault);
+// the fault's hold-up is the longest such extra time. A message the fault
+// stopped (in a dead process, on a dead path, queued for an element not
+// yet out of selection) is held until it is re-sent, re-routed or
+// retransmitted elsewhere, and its dialogue's latency grows by that
+// much; traffic that merely runs slower afterwards (one gateway carrying
+// both gateways' load) adds only its slowdown. A dialogue among them that
+// was lost or not sent never flowed: the fault never recovered
+// (NotRecovered), unless the caller excuses it (a loss attributed to a
+// killed gateway, counted by the completed-share target instead).
+type HoldUpRule struct {
+	Window time.Duration // default 2 s
+	Before time.Duration // default 3 s
+}
+
+func (r HoldUpRule) withDefaults() HoldUpRule {
+	if r.Window <= 0 {
+		r.Window = 2 * time.Second
+	}
+	if r.Before <= 0 {
+		r.Before = 3 * time.Second
+	}
+	return r
+}
+
+// Definition is the rule in words, with its numbers.
+func (r HoldUpRule) Definition() string {
+	r = r.withDefaults()
+	return fmt.Sprintf("traffic held up (the time until traffic flowed again) = the longest time beyond the normal latency "+
+		"(median of the dialogues begun in the %s before the fault) that a dialogue open at the fault or begun within %s after it "+
+		"took to be answered (completed or aborted)", r.Before, r.Window)
+}
+
+// HoldUp is what the rule found for one fault.
+type HoldUp struct {
+	Time time.Duration // the hold-up; 0 when no dialogue took longer than normal, NotRecovered
+	// Normal is the median latency before the fault; Caught the number of
+	// dialogues the rule looked at; Worst the one held longest (Latency()
+	// = Normal + Time), zero when Time is 0.
+	Normal time.Duration
+	Caught int
+	Worst  Dialogue
+}
+
+// HoldUp applies the rule to a fault at t (ds on the harness's clock, in
+// any order); excused names the unanswered dialogues (by OTID) that do
+// not make it NotRecovered. It fails without a completed dialogue in the
+// Before window, or when the dialogues end before t + Window.
+func (r HoldUpRule) HoldUp(ds []Dialogue, t time.Duration, excused map[string]bool) (HoldUp, error) {
+	r = r.withDefaults()
+	var pre []time.Duration
+	last := time.Duration(-1 << 62)
+	for _, d := range ds {
+		last = max(last, d.Begin)
+		if d.Outcome == "completed" && d.Begin >= t-r.Before && d.Begin < t {
+			pre = append(pre, d.Latency())
+		}
+	}
+	if len(pre) == 0 {
+		return HoldUp{}, fmt.Errorf("no dialogue begun in the %s before %s completed: no normal latency", r.Before, t)
+	}
+	if last < t+r.Window {
+		return HoldUp{}, fmt.Errorf("the dialogues end before %s", t+r.Window)
+	}
+	sort.Slice(pre, func(i, j int) bool { return pre[i] < pre[j] })
+	h := HoldUp{Normal: pre[len(pre)/2]}
+	for _, d := range ds {
+		answered := d.Outcome == "completed" || d.Outcome == "aborted"
+		if d.Begin >= t+r.Window || (answered && d.End <= t) || (!answered && (d.End < t || excused[d.OTID])) {
+			continue
+		}
+		h.Caught++
+		if !answered {
+			if h.Time != NotRecovered {
+				h.Time, h.Worst = NotRecovered, d
+			}
+			continue
+		}
+		if x := d.Latency() - h.Normal; h.Time != NotRecovered && x > h.Time {
+			h.Time, h.Worst = x, d
+		}
+	}
+	return h, nil
+}
+
+// controlInstants are up to n whole-second instants whose span (a second
+// before, through span and a second after) overlaps no fault (from a
+// second before it to 2 s after its repair) and lies within the
+// dialogues, from before after their first Begin on.
+func controlInstants(ds []Dialogue, faults []FaultResult, before, span time.Duration, n int) []time.Duration {
 	if len(ds) == 0 || n <= 0 {
 		return nil
 	}
+	lo, hi := ds[0].Begin, ds[0].Begin
+	for _, d := range ds {
+		lo, hi = min(lo, d.Begin), max(hi, d.Begin)
+	}
 	var cand []time.Duration
-	first := (ds[0].Begin + r.Before + time.Second - 1).Truncate(time.Second)
-	for t := first; t+r.Window+time.Second <= ds[len(ds)-1].Begin; t += time.Second {
+	for t := (lo + before + time.Second - 1).Truncate(time.Second); t+span+time.Second <= hi; t += time.Second {
 		clear := true
 		for _, f := range faults {
-			if t-time.Second < f.HealedAt+2*time.Second && t+r.Window+time.Second > f.At-time.Second {
+			if t-time.Second < f.HealedAt+2*time.Second && t+span+time.Second > f.At-time.Second {
 				clear = false
 				break
 			}
@@ -270,17 +376,25 @@ func (r DialogueRule) Controls(ds []Dialogue, faults []FaultResult, bound time.D
 			cand = append(cand, t)
 		}
 	}
+	if len(cand) <= n {
+		return cand
+	}
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = cand[i*(len(cand)-1)/max(1, n-1)]
+	}
+	return out
+}
+
+// Controls applies the rule at up to n instants with no fault near them:
+// the hold-up the load's own jitter shows.
+func (r HoldUpRule) Controls(ds []Dialogue, faults []FaultResult, n int) []Control {
+	r = r.withDefaults()
 	var out []Control
-	for i := 0; i < n && i < len(cand); i++ {
-		t := cand[i*(len(cand)-1)/max(1, n-1)]
-		if len(cand) < n {
-			t = cand[i]
+	for _, t := range controlInstants(ds, faults, r.Before, r.Window, n) {
+		if h, err := r.HoldUp(ds, t, nil); err == nil {
+			out = append(out, Control{At: t, Recovery: h.Time})
 		}
-		rec, err := r.Recovery(ds, t, bound)
-		if err != nil {
-			continue
-		}
-		out = append(out, Control{At: t, Recovery: rec})
 	}
 	return out
 }

@@ -136,3 +136,104 @@ func TestParseSummaryDetail(t *testing.T) {
 		t.Errorf("dialogues %+v", s.Dialogues)
 	}
 }
+
+func TestHoldUpRule(t *testing.T) {
+	fault := 10 * time.Second
+	ms := time.Millisecond
+	faults := []FaultResult{{At: fault, HealedAt: 14 * time.Second}}
+	lat := func(over map[time.Duration]time.Duration, normal time.Duration) func(time.Duration) time.Duration {
+		return func(b time.Duration) time.Duration {
+			if l, ok := over[b]; ok {
+				return l
+			}
+			return normal
+		}
+	}
+	r := HoldUpRule{}
+	for _, c := range []struct {
+		name  string
+		lat   map[time.Duration]time.Duration
+		out   map[time.Duration]string
+		want  time.Duration
+		worst time.Duration // Begin of the dialogue held longest
+	}{
+		{"no effect", nil, nil, 0, 0},
+		// a Begin sent into a dead element, re-routed 400 ms later
+		{"held", map[time.Duration]time.Duration{fault + 100*ms: 500 * ms, fault + 150*ms: 300 * ms}, nil, 400 * ms, fault + 100*ms},
+		// open at the fault: begun before it, answered 700 ms later
+		{"open at the fault", map[time.Duration]time.Duration{fault - 50*ms: 700 * ms}, nil, 600 * ms, fault - 50*ms},
+		// an abort is an answer
+		{"aborted", map[time.Duration]time.Duration{fault + 200*ms: 900 * ms}, map[time.Duration]string{fault + 200*ms: "aborted"}, 800 * ms, fault + 200*ms},
+		// a lost (or unsent) dialogue never flowed
+		{"lost", map[time.Duration]time.Duration{fault + 250*ms: 5 * time.Second}, map[time.Duration]string{fault + 250*ms: "lost"}, NotRecovered, fault + 250*ms},
+		{"not sent", nil, map[time.Duration]string{fault + 1900*ms: "notsent"}, NotRecovered, fault + 1900*ms},
+		// past the window: not the fault's
+		{"after the window", map[time.Duration]time.Duration{fault + 2500*ms: 3 * time.Second}, nil, 0, 0},
+		// done before the fault: not the fault's
+		{"done before", map[time.Duration]time.Duration{fault - 1000*ms: 900 * ms}, nil, 0, 0},
+	} {
+		ds := steady(30*time.Second, lat(c.lat, 100*ms), func(b time.Duration) string { return c.out[b] })
+		h, err := r.HoldUp(ds, fault, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if h.Time != c.want || h.Normal != 100*ms || h.Caught < 40 {
+			t.Errorf("%s: hold-up %s, normal %s, %d looked at; want %s, 100ms, 40 or more", c.name, h.Time, h.Normal, h.Caught, c.want)
+		}
+		if c.want != 0 && h.Worst.Begin != c.worst {
+			t.Errorf("%s: held longest the dialogue begun at %s; want %s", c.name, h.Worst.Begin, c.worst)
+		}
+	}
+	// a loss the caller excuses (inside a killed gateway) is left out
+	withLoss := steady(30*time.Second, lat(map[time.Duration]time.Duration{fault + 100*ms: 300 * ms}, 100*ms), func(b time.Duration) string {
+		if b == fault+50*ms {
+			return "lost"
+		}
+		return ""
+	})
+	lost := fmt.Sprintf("%08x", int((fault+50*ms)/(50*ms)))
+	if h, err := r.HoldUp(withLoss, fault, map[string]bool{lost: true}); err != nil || h.Time != 200*ms {
+		t.Errorf("excused loss: hold-up %s, %v; want 200ms", h.Time, err)
+	}
+	if h, err := r.HoldUp(withLoss, fault, nil); err != nil || h.Time != NotRecovered || h.Worst.OTID != lost {
+		t.Errorf("loss: hold-up %s (%+v), %v; want never, by otid %s", h.Time, h.Worst, err, lost)
+	}
+	// Traffic that runs slower after the fault (one gateway left with
+	// all the load) is held up only by its slowdown, where the
+	// DialogueRule, bound to the pre-fault tail, never sees it normal.
+	slow := steady(30*time.Second, func(b time.Duration) time.Duration {
+		if b >= fault {
+			return 160 * ms
+		}
+		return 100 * ms
+	}, func(time.Duration) string { return "" })
+	if h, err := r.HoldUp(slow, fault, nil); err != nil || h.Time != 60*ms {
+		t.Errorf("slower traffic: hold-up %s, %v; want 60ms", h.Time, err)
+	}
+	d := DialogueRule{}
+	if rec, err := d.Recovery(slow, fault, d.Bound(slow, faults)); err != nil || rec != NotRecovered {
+		t.Errorf("slower traffic: normal again %s, %v; want never", rec, err)
+	}
+	// errors: no normal latency before the fault, dialogues ending early
+	ds := steady(30*time.Second, lat(nil, 100*ms), func(time.Duration) string { return "" })
+	if _, err := r.HoldUp(ds, 0, nil); err == nil {
+		t.Error("a hold-up without a dialogue before the fault")
+	}
+	if _, err := r.HoldUp(ds, 29*time.Second, nil); err == nil {
+		t.Error("a hold-up past the end of the dialogues")
+	}
+	// control instants keep clear of the fault and find nothing on steady
+	// traffic
+	cs := r.Controls(ds, faults, 3)
+	if len(cs) != 3 {
+		t.Fatalf("controls %+v", cs)
+	}
+	for _, c := range cs {
+		if c.At+3*time.Second > fault-time.Second && c.At-time.Second < faults[0].HealedAt+2*time.Second {
+			t.Errorf("control at %s overlaps the fault", c.At)
+		}
+		if c.Recovery != 0 {
+			t.Errorf("control at %s: hold-up %s on steady traffic", c.At, c.Recovery)
+		}
+	}
+}

@@ -223,8 +223,8 @@ func TestLabSystemHarness(t *testing.T) {
 		if f.At < want || f.At > want+time.Second || f.HealedAt < want+o.Heal {
 			t.Errorf("%s at %s, healed at %s; want at %s, healed %s later", f.Name, f.At, f.HealedAt, want, o.Heal)
 		}
-		// The stand-in load never dips: the first dialogue after the
-		// fault (one every 5 ms) is already a normal one.
+		// The stand-in load never dips: no dialogue around the fault
+		// (one every 5 ms) takes longer than the normal ones.
 		if f.Err != nil || f.Recovery < 0 || f.Recovery > 5*time.Millisecond {
 			t.Errorf("%s: recovery %s, %v; want at most 5ms with a steady stand-in", f.Name, f.Recovery, f.Err)
 			for _, x := range res.Samples {

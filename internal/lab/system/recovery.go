@@ -163,33 +163,6 @@ func SampleInterval(s []Sample) time.Duration {
 	return d[len(d)/2]
 }
 
-// ExtraDelay is the delay a fault added to the dialogues it caught: the
-// highest interval p99 latency among the samples taken within horizon after
-// the fault, minus the highest one in the before window that ends at the
-// fault (the normal worst case). Latencies are measured per dialogue, so
-// this is as fine as sigload's clock, whatever the sampling interval. It is
-// 0 when the fault added nothing; ok is false without latency samples on
-// either side.
-func ExtraDelay(s []Sample, fault, before, horizon time.Duration) (d time.Duration, ok bool) {
-	var pre, post time.Duration
-	var havePre, havePost bool
-	for _, x := range s {
-		if x.P99 <= 0 {
-			continue
-		}
-		switch {
-		case x.At >= fault-before && x.At < fault:
-			pre, havePre = max(pre, x.P99), true
-		case x.At >= fault && x.At < fault+horizon:
-			post, havePost = max(post, x.P99), true
-		}
-	}
-	if !havePre || !havePost {
-		return 0, false
-	}
-	return max(0, post-pre), true
-}
-
 // Control is the recovery rule applied at an instant with no fault near
 // it: what the rule reports from the load's own noise.
 type Control struct {

@@ -164,32 +164,6 @@ func TestSampleInterval(t *testing.T) {
 	}
 }
 
-func TestExtraDelay(t *testing.T) {
-	var s []Sample
-	for i := 1; i <= 12; i++ {
-		p99 := 40 * time.Millisecond
-		if i == 5 {
-			p99 = 60 * time.Millisecond // the normal worst second
-		}
-		if i == 8 {
-			p99 = 420 * time.Millisecond // dialogues caught by the fault at 7 s
-		}
-		s = append(s, Sample{At: time.Duration(i) * time.Second, P99: p99})
-	}
-	d, ok := ExtraDelay(s, 7*time.Second, 3*time.Second, 4*time.Second)
-	if !ok || d != 360*time.Millisecond {
-		t.Errorf("extra delay %s (ok %v); want 360ms", d, ok)
-	}
-	if d, ok := ExtraDelay(s, 10*time.Second, 3*time.Second, 2*time.Second); !ok || d != 0 {
-		t.Errorf("no fault effect: %s (ok %v); want 0", d, ok)
-	}
-	if _, ok := ExtraDelay(s[:3], 7*time.Second, 3*time.Second, 4*time.Second); ok {
-		t.Error("no samples after the fault, yet a delay")
-	}
-}
-
-// Control instants keep clear of every fault and its repair; on a flat
-// series the rule finds nothing there, on a noisy one it reports the noise.
 func TestRecoveryControls(t *testing.T) {
 	flat := series(100*time.Millisecond, 40*time.Second, func(time.Duration) float64 { return 100 })
 	faults := []FaultResult{{At: 10 * time.Second, HealedAt: 14 * time.Second}, {At: 30 * time.Second, HealedAt: 32 * time.Second}}

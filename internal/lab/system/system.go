@@ -48,11 +48,14 @@ type Options struct {
 	// NoFaults runs the load alone for Warmup+2·Gap+Tail: the baseline of
 	// what the system sustains.
 	NoFaults bool
-	// Recovery is the completion-rate rule; its windows bound the extra
-	// delay (ExtraDelay). Dialogue is the rule recovery times are
-	// computed by, per dialogue.
-	Recovery RecoveryRule
+	// HoldUp is the rule a fault's recovery time (the target) is
+	// computed by: how long it held traffic up. Dialogue is the stricter
+	// rule printed beside it: until every dialogue completes within the
+	// pre-fault tail latency again. Recovery is the completion-rate rule,
+	// used for the pre-fault rate.
+	HoldUp   HoldUpRule
 	Dialogue DialogueRule
+	Recovery RecoveryRule
 	// Out receives the live lines and the summary; nil is silent.
 	Out io.Writer
 }
@@ -84,6 +87,7 @@ func (o *Options) defaults() {
 	}
 	o.Recovery = o.Recovery.withDefaults()
 	o.Dialogue = o.Dialogue.withDefaults()
+	o.HoldUp = o.HoldUp.withDefaults()
 }
 
 // LoadDuration is how long sigload offers dialogues with these options.
@@ -97,8 +101,14 @@ type FaultResult struct {
 	Name string
 	// At and HealedAt are from the start of the load.
 	At, HealedAt time.Duration
-	// Recovery is by Options.Dialogue; NotRecovered if it never did.
+	// Recovery is the time until traffic flowed again (Options.HoldUp);
+	// HoldUp its detail.
 	Recovery time.Duration
+	HoldUp   HoldUp
+	// NormalAgain is by Options.Dialogue (NotRecovered: never within
+	// its horizon), NormalErr why it could not be computed.
+	NormalAgain time.Duration
+	NormalErr   error
 	// KilledAssoc is sigload's association to the gateway this fault
 	// kills (1 = gw1, 2 = gw2), 0 for other faults.
 	KilledAssoc int
@@ -106,10 +116,6 @@ type FaultResult struct {
 	PreRate float64
 	// Err says why no recovery time could be computed, if so.
 	Err error
-	// ExtraDelay is the delay the fault added to the dialogues it caught
-	// (see the function); HasDelay is false without latency samples.
-	ExtraDelay time.Duration
-	HasDelay   bool
 }
 
 // Result is what one run measured.
@@ -128,12 +134,13 @@ type Result struct {
 	Alarms  []AlarmEvent
 	// StillActive lists the alarms active on the daemons at the end.
 	StillActive []string
-	// Definition is the recovery rule in words.
-	Definition string
-	// Controls is the recovery rule applied where there was no fault: its
-	// noise floor at this rate.
-	Controls []Control
-	// Bound is the normal latency the recovery rule holds dialogues to.
+	// Definition is the recovery rule (HoldUpRule) in words,
+	// NormalDefinition the stricter DialogueRule's.
+	Definition, NormalDefinition string
+	// Controls and NormalControls are the two rules applied where there
+	// was no fault: their noise floor at this rate.
+	Controls, NormalControls []Control
+	// Bound is the normal latency the DialogueRule holds dialogues to.
 	Bound time.Duration
 	// Dialogues are sigload's dialogues on the harness's clock.
 	Dialogues []Dialogue
@@ -700,16 +707,26 @@ loop:
 	for i, n := range names {
 		f := FaultResult{Name: n, At: faultAt[i], HealedAt: healAt[i], KilledAssoc: killed[i]}
 		_, f.PreRate, _ = o.Recovery.Recovery(samples, faultAt[i])
-		f.ExtraDelay, f.HasDelay = ExtraDelay(samples, faultAt[i], o.Recovery.Before, o.Recovery.Horizon)
 		res.Faults = append(res.Faults, f)
+	}
+	res.LostInGateway, res.LostOther = AttributeLost(shiftDialogues(sum.LostList, off), shiftEvents(sum.AssocEvents, off), res.Faults)
+	excused := map[string]bool{}
+	for _, l := range res.LostInGateway {
+		excused[l.OTID] = true
+	}
+	for i := range res.Faults {
+		f := &res.Faults[i]
+		f.HoldUp, f.Err = o.HoldUp.HoldUp(ds, f.At, excused)
+		f.Recovery = f.HoldUp.Time
 	}
 	res.Bound = o.Dialogue.Bound(ds, res.Faults)
 	for i := range res.Faults {
-		res.Faults[i].Recovery, res.Faults[i].Err = o.Dialogue.Recovery(ds, res.Faults[i].At, res.Bound)
+		res.Faults[i].NormalAgain, res.Faults[i].NormalErr = o.Dialogue.Recovery(ds, res.Faults[i].At, res.Bound)
 	}
-	res.Definition = o.Dialogue.Definition(res.Bound)
-	res.Controls = o.Dialogue.Controls(ds, res.Faults, res.Bound, 3)
-	res.LostInGateway, res.LostOther = AttributeLost(shiftDialogues(sum.LostList, off), shiftEvents(sum.AssocEvents, off), res.Faults)
+	res.Definition = o.HoldUp.Definition()
+	res.NormalDefinition = o.Dialogue.Definition(res.Bound)
+	res.Controls = o.HoldUp.Controls(ds, res.Faults, 3)
+	res.NormalControls = o.Dialogue.Controls(ds, res.Faults, res.Bound, 3)
 	res.Report(o.Out)
 	return res, nil
 }
@@ -811,36 +828,27 @@ func (r *Result) Report(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %10d\n", "not sent", s.NotSent)
 		fmt.Fprintf(w, "  latency: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.P999), ms(s.Max))
 	}
-	fmt.Fprintf(w, "  %s\n", r.Definition)
+	fmt.Fprintf(w, "  recovery: %s\n", r.Definition)
+	fmt.Fprintf(w, "  normal again: %s\n", r.NormalDefinition)
 	if iv := SampleInterval(r.Samples); iv > 0 {
-		fmt.Fprintf(w, "  sigload reported its counters every %s; recovery is computed from its %d dialogues one by one\n", iv.Round(time.Millisecond), len(r.Dialogues))
+		fmt.Fprintf(w, "  sigload reported its counters every %s; both rules are computed from its %d dialogues one by one\n", iv.Round(time.Millisecond), len(r.Dialogues))
 	}
-	if len(r.Controls) > 0 {
-		var cs []string
-		for _, c := range r.Controls {
-			v := fmt.Sprintf("%.0fms", float64(c.Recovery)/1e6)
-			if c.Recovery == NotRecovered {
-				v = "never"
-			}
-			cs = append(cs, fmt.Sprintf("at %.0fs: %s", c.At.Seconds(), v))
-		}
-		fmt.Fprintf(w, "  the same rule where no fault was (its noise floor at this rate): %s\n", strings.Join(cs, ", "))
+	if len(r.Controls)+len(r.NormalControls) > 0 {
+		fmt.Fprintf(w, "  the same rules where no fault was (their noise floor at this rate): recovery %s; normal again %s\n",
+			controlList(r.Controls), controlList(r.NormalControls))
 	}
-	fmt.Fprintf(w, "  extra delay = the highest p99 latency of a reporting interval within 4 s after the fault minus the highest in the 3 s before it\n")
-	fmt.Fprintf(w, "  %-44s %9s %9s %12s %10s %12s\n", "fault", "at", "healed", "pre-rate/s", "recovery", "extra delay")
+	fmt.Fprintf(w, "  %-44s %9s %9s %10s %10s %10s %-28s %12s\n", "fault", "at", "healed", "pre-rate/s", "normal", "recovery", "(held longest)", "normal again")
 	for _, f := range r.Faults {
-		rec := fmt.Sprintf("%.0fms", float64(f.Recovery)/1e6)
-		switch {
+		rec, worst := durOrNever(f.Recovery, f.Err), ""
+		switch w := f.HoldUp.Worst; {
 		case f.Err != nil:
-			rec = "n/a: " + f.Err.Error()
 		case f.Recovery == NotRecovered:
-			rec = "never"
+			worst = fmt.Sprintf("otid %s +%.3fs %s", w.OTID, (w.Begin - f.At).Seconds(), w.Outcome)
+		case f.Recovery > 0:
+			worst = fmt.Sprintf("otid %s +%.3fs %.0fms", w.OTID, (w.Begin - f.At).Seconds(), float64(w.Latency())/1e6)
 		}
-		delay := "n/a"
-		if f.HasDelay {
-			delay = fmt.Sprintf("%.0fms", float64(f.ExtraDelay)/1e6)
-		}
-		fmt.Fprintf(w, "  %-44s %8.3fs %8.3fs %12.1f %10s %12s\n", f.Name, f.At.Seconds(), f.HealedAt.Seconds(), f.PreRate, rec, delay)
+		fmt.Fprintf(w, "  %-44s %8.3fs %8.3fs %10.1f %10s %10s %-28s %12s\n", f.Name, f.At.Seconds(), f.HealedAt.Seconds(), f.PreRate,
+			ms(f.HoldUp.Normal), rec, worst, durOrNever(f.NormalAgain, f.NormalErr))
 	}
 	raised, cleared := 0, 0
 	for _, e := range r.Alarms {
@@ -869,6 +877,29 @@ func (r *Result) Report(w io.Writer) {
 	if r.Dir != "" {
 		fmt.Fprintf(w, "  configurations and logs: %s\n", r.Dir)
 	}
+}
+
+// durOrNever prints a rule's time: in ms, "never" for NotRecovered, the
+// error when there is one.
+func durOrNever(d time.Duration, err error) string {
+	switch {
+	case err != nil:
+		return "n/a: " + err.Error()
+	case d == NotRecovered:
+		return "never"
+	}
+	return fmt.Sprintf("%.0fms", float64(d)/1e6)
+}
+
+func controlList(cs []Control) string {
+	if len(cs) == 0 {
+		return "-"
+	}
+	var out []string
+	for _, c := range cs {
+		out = append(out, fmt.Sprintf("at %.0fs %s", c.At.Seconds(), durOrNever(c.Recovery, nil)))
+	}
+	return strings.Join(out, ", ")
 }
 
 func ms(d time.Duration) string {

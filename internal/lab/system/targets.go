@@ -15,8 +15,8 @@ const (
 	// TargetCompleted is the least share of the offered dialogues that
 	// must complete.
 	TargetCompleted = 0.999
-	// TargetRecovery bounds the time traffic takes to come back after
-	// each fault.
+	// TargetRecovery bounds the time until traffic flowed again after
+	// each fault (HoldUpRule).
 	TargetRecovery = 500 * time.Millisecond
 )
 
@@ -33,7 +33,7 @@ type Target struct {
 
 // Targets holds the run to every target: completed share, no dialogue
 // lost without an abort (but those attributed to a killed gateway, named),
-// recovery under 500 ms per fault (per dialogue: DialogueRule), every
+// recovery under 500 ms per fault (per dialogue: HoldUpRule), every
 // fault's alarms raised and cleared (as the daemons' management APIs
 // reported them) and none left active.
 func (r *Result) Targets() []Target {
