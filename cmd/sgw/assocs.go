@@ -8,7 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.uber.org/zap"
+
+	"github.com/sigpool/sigpool/alarms"
 	"github.com/sigpool/sigpool/alarms/metrics"
+	"github.com/sigpool/sigpool/alarms/sctpalarms"
 	"github.com/sigpool/sigpool/gateway"
 	"github.com/sigpool/sigpool/sigtran/sctp"
 )
@@ -20,11 +24,20 @@ import (
 // when it ends. Names are "<role>/<peer address>", the role being the one of
 // the listener the association came in on (network, servers, asap, enrp) or
 // "enrp-peer" for an association the registrar dialled.
+//
+// With a monitor factory, each association also raises and clears the
+// path-down alarm of its paths ("<self>,assoc=<name>,path=<peer IP>"): a
+// gateway that loses a network says so for every association it holds,
+// not only its peers. The association's end is left to the alarms of its
+// role (asp-down, registrar-peer-lost; a network peer is the operator's
+// STP or SEP, which raises its own), and clears its path alarms: the
+// object lives as long as the association.
 type tracked struct {
 	sctp.Transport
-	set   *metrics.Associations
-	roles map[string]string // listen address → role
-	seq   atomic.Uint64
+	set     *metrics.Associations
+	roles   map[string]string // listen address → role
+	monitor func(name string, a sctp.Association) (*sctpalarms.Monitor, error)
+	seq     atomic.Uint64
 
 	mu   sync.Mutex
 	live map[string]bool // names in the set
@@ -69,6 +82,11 @@ func (t *tracked) add(role string, a sctp.Association) sctp.Association {
 	ta := &trackedAssoc{Association: a, t: t, name: name}
 	t.set.Add(name, ta)
 	t.mu.Unlock()
+	if t.monitor != nil {
+		// An invalid object leaves the association without path alarms;
+		// the factory logs why.
+		ta.mon, _ = t.monitor(name, a)
+	}
 	return ta
 }
 
@@ -99,13 +117,27 @@ type trackedAssoc struct {
 	sctp.Association
 	t    *tracked
 	name string
+	mon  *sctpalarms.Monitor // nil: no path alarms
 	once sync.Once
 }
 
-func (a *trackedAssoc) gone() { a.once.Do(func() { a.t.remove(a.name) }) }
+func (a *trackedAssoc) gone() {
+	a.once.Do(func() {
+		a.t.remove(a.name)
+		if a.mon != nil {
+			a.mon.Stop()
+		}
+	})
+}
 
 func (a *trackedAssoc) Recv(buf []byte) (sctp.Message, *sctp.Event, error) {
 	m, ev, err := a.Association.Recv(buf)
+	if ev != nil && a.mon != nil {
+		switch ev.Kind {
+		case sctp.EventAddrUnreachable, sctp.EventAddrPotentiallyFailed, sctp.EventAddrAvailable, sctp.EventAddrRemoved:
+			a.mon.Observe(*ev)
+		}
+	}
 	if err != nil && (errors.Is(err, io.EOF) || errors.Is(err, sctp.ErrClosed) || errors.Is(err, sctp.ErrAssociationLost)) {
 		a.gone()
 	}
@@ -120,6 +152,20 @@ func (a *trackedAssoc) Close() error {
 func (a *trackedAssoc) Abort() error {
 	a.gone()
 	return a.Association.Abort()
+}
+
+// pathAlarms is the monitor factory of a daemon (self its managed
+// object): path-down on "<self>,assoc=<name>", counted in mx, status read
+// from the association at the end of a potentially-failed hold.
+func pathAlarms(am *alarms.Manager, mx *metrics.Set, log *zap.Logger, self string) func(string, sctp.Association) (*sctpalarms.Monitor, error) {
+	return func(name string, a sctp.Association) (*sctpalarms.Monitor, error) {
+		m, err := sctpalarms.New(sctpalarms.Config{Alarms: am, Metrics: mx, Log: log,
+			Object: self + ",assoc=" + name, Name: name, Status: a.Status})
+		if err != nil {
+			log.Warn("association without path alarms", zap.String("association", name), zap.Error(err))
+		}
+		return m, err
+	}
 }
 
 // roles maps the configured listen addresses to their roles.

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
+	"github.com/sigpool/sigpool/alarms"
 	"github.com/sigpool/sigpool/alarms/metrics"
 	"github.com/sigpool/sigpool/gateway"
 	"github.com/sigpool/sigpool/sigtran/sctp"
@@ -81,4 +84,80 @@ func TestAssociationsJoinAndLeaveTheSet(t *testing.T) {
 	waitNames(t, set, "asap/10.1.0.9:", "servers/10.1.0.8:")
 	g.Close()
 	waitNames(t, set)
+}
+
+type fakeClock struct{ *sctptest.FakeClock }
+
+func (c fakeClock) AfterFunc(d time.Duration, f func()) alarms.Timer {
+	return c.FakeClock.AfterFunc(d, f)
+}
+
+// A path of an association the gateway holds raises path-down on the
+// gateway, named after the association, and clears when the path is
+// back; the end of the association clears what is left.
+func TestAssociationPathAlarms(t *testing.T) {
+	c, err := gateway.ParseConfig("t.yaml", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := fakeClock{sctptest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	am, err := alarms.NewManager(alarms.Config{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer am.Close()
+	net := sctptest.NewNetwork()
+	tr := newTracked(net, metrics.NewAssociations(), roles(c))
+	tr.monitor = pathAlarms(am, metrics.New(), zap.NewNop(), "sgw=1")
+	g, err := gateway.New(c, gateway.Options{Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	a, b := netip.MustParseAddr("10.1.0.7"), netip.MustParseAddr("10.2.0.7")
+	stp, err := net.Dial(context.Background(), sctp.Addr{IPs: []netip.Addr{a, b}},
+		sctp.Addr{IPs: []netip.Addr{netip.MustParseAddr("10.1.0.1")}, Port: 2905})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := "sgw=1,assoc=network/" + stp.LocalAddr().String() + ",path=10.2.0.7"
+	// wait polls the active path-down alarms until they are want; with
+	// none wanted it moves the alarm clock past the clear hold each time
+	// (the event may reach the gateway's reader after a move).
+	wait := func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var got []string
+			for _, x := range am.Alarms(alarms.Filter{}) {
+				if x.Name == "path-down" {
+					got = append(got, x.Object)
+				}
+			}
+			if strings.Join(got, " ") == strings.Join(want, " ") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("path-down on %q; want %q", got, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+			if len(want) == 0 {
+				clk.Advance(alarms.PathDown.Debounce.ClearAfter)
+			}
+		}
+	}
+	net.FailPath(b)
+	wait(obj)
+	net.RestorePath(b)
+	wait()
+	// down again, then the association ends: nothing stays raised
+	net.FailPath(b)
+	wait(obj)
+	if err := stp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wait()
 }

@@ -115,8 +115,10 @@ func serve(cmd *cobra.Command, f flags, cfg *gateway.Config) error {
 		return err
 	}
 	tuning, _ := cfg.SCTPTuning()
+	tr := newTracked(sctp.Kernel{Config: sctp.Config{Tuning: tuning}}, d.Associations, roles(cfg))
+	tr.monitor = pathAlarms(d.Alarms, d.Metrics, d.Log, d.Self)
 	g, err := gateway.New(cfg, gateway.Options{
-		Transport: newTracked(sctp.Kernel{Config: sctp.Config{Tuning: tuning}}, d.Associations, roles(cfg)),
+		Transport: tr,
 		Log:       d.Log, Alarms: d.Alarms, Registerer: d.Registry,
 	})
 	if err != nil {

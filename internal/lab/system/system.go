@@ -843,9 +843,9 @@ func (r *Result) Report(w io.Writer) {
 		switch w := f.HoldUp.Worst; {
 		case f.Err != nil:
 		case f.Recovery == NotRecovered:
-			worst = fmt.Sprintf("otid %s +%.3fs %s", w.OTID, (w.Begin - f.At).Seconds(), w.Outcome)
+			worst = fmt.Sprintf("otid %s %+.3fs %s", w.OTID, (w.Begin - f.At).Seconds(), w.Outcome)
 		case f.Recovery > 0:
-			worst = fmt.Sprintf("otid %s +%.3fs %.0fms", w.OTID, (w.Begin - f.At).Seconds(), float64(w.Latency())/1e6)
+			worst = fmt.Sprintf("otid %s %+.3fs %.0fms", w.OTID, (w.Begin - f.At).Seconds(), float64(w.Latency())/1e6)
 		}
 		fmt.Fprintf(w, "  %-44s %8.3fs %8.3fs %10.1f %10s %10s %-28s %12s\n", f.Name, f.At.Seconds(), f.HealedAt.Seconds(), f.PreRate,
 			ms(f.HoldUp.Normal), rec, worst, durOrNever(f.NormalAgain, f.NormalErr))
