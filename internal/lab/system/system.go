@@ -249,6 +249,7 @@ func tailFile(name string, n int64) string {
 type system struct {
 	o        Options
 	dir      string
+	logDir   string // the daemons' logs during the run (local; copied into dir)
 	topo     *netlab.Topology
 	gateways []*daemon
 	servers  []*daemon
@@ -284,7 +285,7 @@ func lookBin(dir, name string) (string, error) {
 }
 
 func (s *system) newDaemon(name string, host *netlab.Host, mgmt string, bin string, args ...string) (*daemon, error) {
-	f, err := os.Create(filepath.Join(s.dir, name+".log"))
+	f, err := os.Create(filepath.Join(s.logDir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +293,15 @@ func (s *system) newDaemon(name string, host *netlab.Host, mgmt string, bin stri
 	p.Stdout, p.Stderr = f, f
 	p.Dir = s.dir
 	return &daemon{name: name, host: host, proc: p, mgmt: mgmt, log: f}, nil
+}
+
+// copyFile copies the file from to the file to (created or truncated).
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644)
 }
 
 func (s *system) writeFile(name string, b []byte) (string, error) {
@@ -320,17 +330,39 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	} else if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
 	}
+	// The daemons write their logs straight into files (their stdout and
+	// stderr), each line a write(2) in the goroutine that logs. Files in
+	// Dir, when Dir is the repository shared with the lab VM over 9p,
+	// make each such write a round trip to the emulator's file server:
+	// a burst of log lines (an alarm raised on every association at
+	// once) then stalls the daemons for hundreds of milliseconds, and the
+	// run would measure the lab's shared folder. The logs live in a local
+	// folder (tmpfs in the VM) and are copied into Dir at the end.
+	if s.logDir, err = os.MkdirTemp("", "sigpool-logs-"); err != nil {
+		return nil, err
+	}
 	if s.topo, err = netlab.New(numHosts, netlab.WithPrefix("sys")); err != nil {
+		os.RemoveAll(s.logDir)
 		return nil, err
 	}
 	defer func() {
-		for _, d := range append(append([]*daemon(nil), s.gateways...), s.servers...) {
+		daemons := append(append([]*daemon(nil), s.gateways...), s.servers...)
+		for _, d := range daemons {
 			d.proc.Kill()
-			d.log.Close()
 		}
 		s.topo.Close()
 		if err != nil {
 			err = fmt.Errorf("%w\n%s", err, s.logTails(3000))
+		}
+		for _, d := range daemons {
+			d.log.Close()
+			if cerr := copyFile(d.log.Name(), filepath.Join(s.dir, filepath.Base(d.log.Name()))); cerr != nil {
+				s.out("%s's log not kept: %v", d.name, cerr)
+			}
+		}
+		os.RemoveAll(s.logDir)
+		if o.Dir == "" && err == nil && res != nil && res.Dir == "" {
+			os.RemoveAll(s.dir)
 		}
 	}()
 	s.out("topology: gw1 %s, gw2 %s, asp1..asp3 %s..%s, net1 %s (every host on networks A 10.1.0.0/24 and B 10.2.0.0/24); files and logs in %s",
@@ -387,8 +419,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		return nil, err
 	}
 	if o.Dir == "" && res.ok() {
-		os.RemoveAll(s.dir)
-		res.Dir = ""
+		res.Dir = "" // removed, logs and all, once the daemons are stopped
 	}
 	return res, nil
 }
