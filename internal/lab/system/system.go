@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -150,6 +151,10 @@ type Result struct {
 	LostOther     []string
 	// Dir holds the configurations and logs of the run.
 	Dir string
+	// CPU is the processor time of every process, sampled every 100 ms
+	// (also in cpu.csv), on a machine of CPUs processors.
+	CPU  []CPUSample
+	CPUs int
 }
 
 // CompletedRatio is completed / offered (1 with nothing offered).
@@ -257,6 +262,7 @@ type system struct {
 	start    time.Time
 
 	mu      sync.Mutex
+	cpu     []CPUSample // guarded by mu
 	samples []Sample
 	own     []time.Duration // sigload's own clock of each sample
 	hasOwn  bool
@@ -620,6 +626,16 @@ func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.Run(wctx) }()
 	}
+	// Processor time of every process, every 100 ms, for the report.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sampleCPU(wctx, s.start, 100*time.Millisecond, s.pids, func(x CPUSample) {
+			s.mu.Lock()
+			s.cpu = append(s.cpu, x)
+			s.mu.Unlock()
+		})
+	}()
 	defer func() { stopWatch(); wg.Wait() }()
 
 	faultAt := make([]time.Duration, len(names))
@@ -725,9 +741,16 @@ loop:
 		}
 		f.Close()
 	}
+	s.mu.Lock()
+	cpu := append([]CPUSample(nil), s.cpu...)
+	s.mu.Unlock()
+	if f, err := os.Create(filepath.Join(s.dir, "cpu.csv")); err == nil {
+		writeCPU(f, cpu)
+		f.Close()
+	}
 	res := &Result{
 		Rate: o.Rate, Duration: dur, LoadStart: base, Summary: sum, Samples: samples,
-		Alarms: s.alarms.Events(), StillActive: still, Dir: s.dir,
+		Alarms: s.alarms.Events(), StillActive: still, Dir: s.dir, CPU: cpu, CPUs: runtime.NumCPU(),
 	}
 	// sigload's clock onto the harness's: the offset its samples were
 	// placed by.
@@ -768,6 +791,21 @@ func describe(actions []action) string {
 		parts = append(parts, fmt.Sprintf("%s at %s", a.what, a.at))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// pids names the processes running now: the daemons, sigload and the
+// harness itself.
+func (s *system) pids() map[string]int {
+	m := map[string]int{"harness": os.Getpid()}
+	for _, d := range s.daemons() {
+		if d.proc.Running() {
+			m[d.name] = d.proc.Pid()
+		}
+	}
+	if s.load.Running() {
+		m["sigload"] = s.load.Pid()
+	}
+	return m
 }
 
 func (s *system) daemons() []*daemon {
@@ -880,6 +918,16 @@ func (r *Result) Report(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-44s %8.3fs %8.3fs %10.1f %10s %10s %-28s %12s\n", f.Name, f.At.Seconds(), f.HealedAt.Seconds(), f.PreRate,
 			ms(f.HoldUp.Normal), rec, worst, durOrNever(f.NormalAgain, f.NormalErr))
+	}
+	if len(r.CPU) > 0 {
+		fmt.Fprintf(w, "  processor time (cpu.csv), the 1 s before each fault and the 1 s after it, busiest processes first:\n")
+		for _, f := range r.Faults {
+			pre, ok1 := UseBetween(r.CPU, f.At-time.Second, f.At)
+			post, ok2 := UseBetween(r.CPU, f.At, f.At+time.Second)
+			if ok1 && ok2 {
+				fmt.Fprintf(w, "    %s:\n      before: %s\n      after:  %s\n", f.Name, pre.String(r.CPUs, 4), post.String(r.CPUs, 4))
+			}
+		}
 	}
 	raised, cleared := 0, 0
 	for _, e := range r.Alarms {
