@@ -171,16 +171,18 @@ type DialogueRule struct {
 }
 
 func (r DialogueRule) withDefaults() DialogueRule {
-	if r.Window <= 0 {
-		r.Window = 2 * time.Second
-	}
-	if r.Before <= 0 {
-		r.Before = 3 * time.Second
-	}
-	if r.Horizon <= 0 {
-		r.Horizon = 8 * time.Second
-	}
+	r.Window = orDefault(r.Window, 2*time.Second)
+	r.Before = orDefault(r.Before, 3*time.Second)
+	r.Horizon = orDefault(r.Horizon, 8*time.Second)
 	return r
+}
+
+// orDefault is d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // Definition is the rule in words, with its numbers.
@@ -282,12 +284,8 @@ type HoldUpRule struct {
 }
 
 func (r HoldUpRule) withDefaults() HoldUpRule {
-	if r.Window <= 0 {
-		r.Window = 2 * time.Second
-	}
-	if r.Before <= 0 {
-		r.Before = 3 * time.Second
-	}
+	r.Window = orDefault(r.Window, 2*time.Second)
+	r.Before = orDefault(r.Before, 3*time.Second)
 	return r
 }
 

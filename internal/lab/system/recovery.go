@@ -50,18 +50,12 @@ type RecoveryRule struct {
 const NotRecovered = time.Duration(-1)
 
 func (r RecoveryRule) withDefaults() RecoveryRule {
-	if r.Before <= 0 {
-		r.Before = 3 * time.Second
-	}
-	if r.Bucket <= 0 {
-		r.Bucket = 100 * time.Millisecond
-	}
+	r.Before = orDefault(r.Before, 3*time.Second)
+	r.Bucket = orDefault(r.Bucket, 100*time.Millisecond)
 	if r.Threshold <= 0 {
 		r.Threshold = 0.9
 	}
-	if r.Horizon <= 0 {
-		r.Horizon = 4 * time.Second
-	}
+	r.Horizon = orDefault(r.Horizon, 4*time.Second)
 	return r
 }
 
