@@ -47,9 +47,11 @@
 // cookies) still go to every gateway.
 //
 // Load, registered with the pool element, is the number of dialogues held
-// over Config.Capacity (rserpool's load scale), pushed to the element on
-// every whole percent; the element registers it again at once when it moved
-// by more than Config.LoadStep since the last registration.
+// over Config.Capacity (rserpool's load scale) rounded down to a whole
+// number of Config.LoadStep steps; the element registers it again at once
+// when it moves to another step. Finer values would reach the registrar
+// only at re-registrations, each element's at another instant, and Least
+// Used would then favour whichever element was idle at its last one.
 //
 // # Checkpoints and hand-over
 //

@@ -74,7 +74,8 @@ type Server struct {
 	registered atomic.Bool
 	curGen     atomic.Int64 // s.gen, for the PE driver's events
 	load       atomic.Uint32
-	loadPct    int // last pushed, under mu
+	loadQ      uint32 // the load's quantum: one LoadStep, in rserpool's scale
+	loadSent   int64  // the last load pushed (-1: none yet), under mu
 	loadKick   chan struct{}
 	redraw     chan uint32 // the refused PE identifier
 	unsent     chan m3ua.DataUnsent
@@ -102,8 +103,9 @@ func New(cfg Config, h Handler) (*Server, error) {
 		unsent:   make(chan m3ua.DataUnsent, unsentQueue),
 		quit:     make(chan struct{}),
 		nowFn:    time.Now,
-		loadPct:  -1,
+		loadSent: -1,
 	}
+	s.loadQ = max(rserpool.LoadPercent(cfg.LoadStep), 1)
 	s.peid = cfg.PEID
 	for s.peid == 0 {
 		s.peid = cfg.Rand.Uint32()
@@ -166,7 +168,10 @@ func (s *Server) startLinks(gen int, id uint32) error {
 			Use: rserpool.DataPlusControl, Addrs: cfg.Local.IPs},
 		Policy: rserpool.Policy{Type: cfg.Policy, Load: s.load.Load()},
 	}
-	pc.LoadStep = rserpool.LoadPercent(cfg.LoadStep)
+	// The load is registered in whole steps (updateLoad), and a change of
+	// one step at once: the PE registers changes above its LoadStep, so
+	// it gets one unit less.
+	pc.LoadStep = s.loadQ - 1
 	pc.Hunt.Registrars = cfg.Registrars
 	pe := rserpool.NewPEDriver(rserpool.DriverConfig{
 		Transport: cfg.Transport,
@@ -359,18 +364,25 @@ func (s *Server) loadLoop() {
 }
 
 // updateLoad recomputes the load after the dialogue count changed (s.mu
-// held) and has it pushed when it moved by a whole percent.
+// held) and has it pushed when it moved to another step.
+//
+// The load is active dialogues over capacity, rounded down to a whole
+// number of steps (LoadStep percent). The registrar only learns of a
+// change by a step at once, and of anything finer at the next
+// re-registration: finer values would make Least Used compare each
+// element's load at the instant of its last re-registration (one active
+// dialogue or none, when all are nearly idle), and send every new
+// dialogue to the element that happened to be idle then (a restarted one
+// above all) for up to a re-registration interval. In steps, elements
+// within a step of each other tie, and ties go round robin.
 func (s *Server) updateLoad() {
 	n, capacity := uint64(len(s.dlgs)), uint64(s.cfg.Capacity)
-	pct := int(n * 100 / capacity)
-	if pct == s.loadPct {
+	l := min(n*rserpool.MaxLoad/capacity, rserpool.MaxLoad)
+	l -= l % uint64(s.loadQ)
+	if int64(l) == s.loadSent {
 		return
 	}
-	s.loadPct = pct
-	l := n * rserpool.MaxLoad / capacity
-	if l > rserpool.MaxLoad {
-		l = rserpool.MaxLoad
-	}
+	s.loadSent = int64(l)
 	s.load.Store(uint32(l))
 	select {
 	case s.loadKick <- struct{}{}:

@@ -206,9 +206,9 @@ func TestServerEndToEnd(t *testing.T) {
 	if s.Active() != 1 {
 		t.Fatalf("%d dialogues held, want 1", s.Active())
 	}
-	// One dialogue of a capacity of ten: 10 %, past the 5 % step, so
-	// registered at once.
-	eventually(t, "load registered", func() bool { l, _ := b.element(s.PEID()); return l == rserpool.MaxLoad/10 })
+	// One dialogue of a capacity of ten: 10 %, two 5 % steps, registered
+	// at once.
+	eventually(t, "load registered", func() bool { l, _ := b.element(s.PEID()); return l == 2*rserpool.LoadPercent(5) })
 
 	// The network continues; the handler ends: End to the network's id,
 	// empty checkpoint at both gateways, load back to 0.

@@ -216,3 +216,49 @@ func FuzzDecodeCookieEcho(f *testing.F) {
 		}
 	})
 }
+
+// The load is active dialogues over capacity in whole steps, pushed when
+// it moves to another step: elements within a step of each other tie at
+// the registrar, whatever instant each last re-registered.
+func TestLoadInSteps(t *testing.T) {
+	c := validConfig()
+	c.Capacity, c.LoadStep = 100, 5
+	s, err := New(c, NopHandler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := rserpool.LoadPercent(5)
+	for _, x := range []struct {
+		n      int
+		load   uint32
+		pushed bool
+	}{
+		{1, 0, true}, // the first value is pushed, whatever it is
+		{4, 0, false},
+		{5, step, true},
+		{9, step, false},
+		{12, 2 * step, true},
+		{3, 0, true},
+		{100, 20 * step, true},
+	} {
+		s.mu.Lock()
+		clear(s.dlgs)
+		for i := range x.n {
+			s.dlgs[uint32(i)] = nil
+		}
+		s.updateLoad()
+		s.mu.Unlock()
+		pushed := false
+		select {
+		case <-s.loadKick:
+			pushed = true
+		default:
+		}
+		if s.Load() != x.load || pushed != x.pushed {
+			t.Errorf("%d dialogues: load %d (pushed %v); want %d (%v)", x.n, s.Load(), pushed, x.load, x.pushed)
+		}
+	}
+	if s.loadQ != step {
+		t.Errorf("quantum %d; want the 5 %% step %d", s.loadQ, step)
+	}
+}

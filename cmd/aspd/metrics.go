@@ -49,7 +49,7 @@ func registerMetrics(reg *prometheus.Registry, s *asp.Server, r *Responder) {
 		Name: "sigpool_aspd_dialogues_active", Help: "Dialogues held.",
 	}, func() float64 { return float64(s.Active()) }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "sigpool_aspd_load_ratio", Help: "Load registered with the pool element (active dialogues / capacity).",
+		Name: "sigpool_aspd_load_ratio", Help: "Load registered with the pool element (active dialogues / capacity, in whole load steps).",
 	}, func() float64 { return float64(s.Load()) / rserpool.MaxLoad }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "sigpool_aspd_gateways_active", Help: "Gateway associations where the ASP is ASP-ACTIVE.",
