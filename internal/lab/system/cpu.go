@@ -26,6 +26,11 @@ const (
 	maxTicks  = uint64(1<<63-1) / uint64(clockTick)
 )
 
+// cpuInterval is how often the run's processes are sampled: fine enough
+// for the 1 s windows around the faults, rare enough that the sampling
+// (a dozen /proc reads) stays a small part of the harness's own load.
+const cpuInterval = 250 * time.Millisecond
+
 // CPUSample is the cumulative processor time of each process (by name)
 // and of the whole machine (Busy, all CPUs together) at At, from the
 // start of the load.

@@ -151,7 +151,7 @@ type Result struct {
 	LostOther     []string
 	// Dir holds the configurations and logs of the run.
 	Dir string
-	// CPU is the processor time of every process, sampled every 100 ms
+	// CPU is the processor time of every process, sampled every cpuInterval
 	// (also in cpu.csv), on a machine of CPUs processors.
 	CPU  []CPUSample
 	CPUs int
@@ -626,11 +626,11 @@ func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.Run(wctx) }()
 	}
-	// Processor time of every process, every 100 ms, for the report.
+	// Processor time of every process, for the report.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		sampleCPU(wctx, s.start, 100*time.Millisecond, s.pids, func(x CPUSample) {
+		sampleCPU(wctx, s.start, cpuInterval, s.pids, func(x CPUSample) {
 			s.mu.Lock()
 			s.cpu = append(s.cpu, x)
 			s.mu.Unlock()
