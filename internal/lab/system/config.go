@@ -142,7 +142,12 @@ func AspdYAML(h, k int) ([]byte, error) {
 		RC:              serviceRC,
 		Policy:          "least_used",
 		Capacity:        10000,
-		DialogueTimeout: 30 * time.Second,
+		// An idle dialogue is given up, and aborted toward the network,
+		// after 3 s: within sigload's 5 s, so that a dialogue whose
+		// Continue died inside the killed gateway ends with an abort
+		// rather than silence (the network's next message takes tens of
+		// milliseconds here, a few hundred in a stall of the VM).
+		DialogueTimeout: 3 * time.Second,
 		Service:         aspdService{Time: 5 * time.Millisecond, Steps: 1, FollowNetwork: true},
 		Drain:           time.Second,
 	}

@@ -112,7 +112,8 @@ func shiftEvents(es []AssocEvent, off time.Duration) []AssocEvent {
 	return out
 }
 
-// LostInGateway is a lost dialogue attributed to a killed gateway.
+// LostInGateway is a dialogue (lost, or aborted by its server's dialogue
+// timer) whose message died inside a killed gateway.
 type LostInGateway struct {
 	OTID  string
 	Fault string
@@ -126,7 +127,9 @@ type LostInGateway struct {
 // event from a second before the kill on). Without such an event nothing
 // is attributed to that kill. An answer lost on its way back through the
 // killed gateway cannot be told from sigload's side and is not
-// attributed.
+// attributed. The same holds for aborted dialogues: one whose network
+// message died in the gateway is aborted by its server once the server's
+// dialogue timer gives it up.
 func AttributeLost(lost []Dialogue, events []AssocEvent, faults []FaultResult) (in []LostInGateway, other []string) {
 	for _, l := range lost {
 		found := false
@@ -276,8 +279,10 @@ func (r DialogueRule) Controls(ds []Dialogue, faults []FaultResult, bound time.D
 // much; traffic that merely runs slower afterwards (one gateway carrying
 // both gateways' load) adds only its slowdown. A dialogue among them that
 // was lost or not sent never flowed: the fault never recovered
-// (NotRecovered), unless the caller excuses it (a loss attributed to a
-// killed gateway, counted by the completed-share target instead).
+// (NotRecovered). The caller may excuse dialogues, which are then left
+// out: those whose message died inside a killed gateway, lost or aborted
+// by the server's dialogue timer long after (AttributeLost), counted by
+// the completed-share target instead.
 type HoldUpRule struct {
 	Window time.Duration // default 2 s
 	Before time.Duration // default 3 s
@@ -309,8 +314,7 @@ type HoldUp struct {
 }
 
 // HoldUp applies the rule to a fault at t (ds on the harness's clock, in
-// any order); excused names the unanswered dialogues (by OTID) that do
-// not make it NotRecovered. It fails without a completed dialogue in the
+// any order); excused names the dialogues (by OTID) left out. It fails without a completed dialogue in the
 // Before window, or when the dialogues end before t + Window.
 func (r HoldUpRule) HoldUp(ds []Dialogue, t time.Duration, excused map[string]bool) (HoldUp, error) {
 	r = r.withDefaults()
@@ -332,7 +336,7 @@ func (r HoldUpRule) HoldUp(ds []Dialogue, t time.Duration, excused map[string]bo
 	h := HoldUp{Normal: pre[len(pre)/2]}
 	for _, d := range ds {
 		answered := d.Outcome == "completed" || d.Outcome == "aborted"
-		if d.Begin >= t+r.Window || (answered && d.End <= t) || (!answered && (d.End < t || excused[d.OTID])) {
+		if d.Begin >= t+r.Window || (answered && d.End <= t) || (!answered && d.End < t) || excused[d.OTID] {
 			continue
 		}
 		h.Caught++

@@ -198,6 +198,21 @@ func TestHoldUpRule(t *testing.T) {
 	if h, err := r.HoldUp(withLoss, fault, nil); err != nil || h.Time != NotRecovered || h.Worst.OTID != lost {
 		t.Errorf("loss: hold-up %s (%+v), %v; want never, by otid %s", h.Time, h.Worst, err, lost)
 	}
+	// so is one its server aborted long after (its message died in the
+	// gateway); not excused, it is the hold-up
+	withAbort := steady(30*time.Second, lat(map[time.Duration]time.Duration{fault + 50*ms: 3 * time.Second, fault + 100*ms: 300 * ms}, 100*ms),
+		func(b time.Duration) string {
+			if b == fault+50*ms {
+				return "aborted"
+			}
+			return ""
+		})
+	if h, err := r.HoldUp(withAbort, fault, map[string]bool{lost: true}); err != nil || h.Time != 200*ms {
+		t.Errorf("excused abort: hold-up %s, %v; want 200ms", h.Time, err)
+	}
+	if h, err := r.HoldUp(withAbort, fault, nil); err != nil || h.Time != 2900*ms {
+		t.Errorf("abort: hold-up %s, %v; want 2.9s", h.Time, err)
+	}
 	// Traffic that runs slower after the fault (one gateway left with
 	// all the load) is held up only by its slowdown, where the
 	// DialogueRule, bound to the pre-fault tail, never sees it normal.

@@ -47,9 +47,14 @@
 // of its messages and when. A loss whose last message went to a gateway in
 // the second before its SIGKILL, up to when sigload saw that association
 // end, is attributed to the kill ("lost inside the killed gateway": SCTP
-// had acknowledged it, the process died before reading it) and named in
+// had acknowledged it, the process died before forwarding it) and named in
 // the summary; it still counts against the completed share. Any other loss
-// fails the run. Every daemon's /metrics is kept at the end, to trace them.
+// fails the run. The aspds give an idle dialogue up after 3 s and abort it
+// toward the network, so a dialogue whose Continue died in the gateway
+// ends aborted (named too, and left out of the recovery rule: its abort
+// comes from the server's timer, seconds later); only a Begin that died
+// there stays lost, as nothing but the network knows of it. Every daemon's
+// /metrics is kept at the end, to trace them.
 //
 // Rate: on the 2-core build machine shared with other builds, the emulated
 // VM carried 20 dialogues/s through the two gateways and six servers with

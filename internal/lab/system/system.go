@@ -146,9 +146,11 @@ type Result struct {
 	// Dialogues are sigload's dialogues on the harness's clock.
 	Dialogues []Dialogue
 	// LostInGateway are the lost dialogues attributed to a killed
-	// gateway (AttributeLost); LostOther the others' ids.
-	LostInGateway []LostInGateway
-	LostOther     []string
+	// gateway (AttributeLost); LostOther the others' ids;
+	// AbortedInGateway the aborted ones whose message died there.
+	LostInGateway    []LostInGateway
+	LostOther        []string
+	AbortedInGateway []LostInGateway
 	// Dir holds the configurations and logs of the run.
 	Dir string
 	// CPU is the processor time of every process, sampled every cpuInterval
@@ -764,8 +766,15 @@ loop:
 		res.Faults = append(res.Faults, f)
 	}
 	res.LostInGateway, res.LostOther = AttributeLost(shiftDialogues(sum.LostList, off), shiftEvents(sum.AssocEvents, off), res.Faults)
+	var aborted []Dialogue
+	for _, d := range ds {
+		if d.Outcome == "aborted" {
+			aborted = append(aborted, d)
+		}
+	}
+	res.AbortedInGateway, _ = AttributeLost(aborted, shiftEvents(sum.AssocEvents, off), res.Faults)
 	excused := map[string]bool{}
-	for _, l := range res.LostInGateway {
+	for _, l := range append(res.LostInGateway, res.AbortedInGateway...) {
 		excused[l.OTID] = true
 	}
 	for i := range res.Faults {
@@ -879,6 +888,9 @@ func (r *Result) Report(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %10d\n", "aborted", s.Aborted)
 		for c, n := range s.AbortCauses {
 			fmt.Fprintf(w, "    %-10s %10d\n", c, n)
+		}
+		for _, g := range r.AbortedInGateway {
+			fmt.Fprintf(w, "    aborted: otid %s, its message died inside the killed gateway (%s); its server gave it up\n", g.OTID, g.Fault)
 		}
 		fmt.Fprintf(w, "  %-12s %10d  (no answer and no abort)\n", "lost", s.Lost)
 		for i, id := range s.LostTIDs {
