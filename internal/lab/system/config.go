@@ -132,16 +132,16 @@ type aspdService struct {
 // HLR pool, and follows the dialogue script sigload sends.
 func AspdYAML(h, k int) ([]byte, error) {
 	c := aspdConfig{
-		Instance:        fmt.Sprintf("asp%d%c", h-hostASP1+1, 'a'+k),
-		LogLevel:        "info",
-		LogFormat:       "console",
-		Local:           addrs(h),
-		Mgmt:            mgmtAddr(k),
-		Tuning:          "telecom",
-		Pool:            poolHandle,
-		RC:              serviceRC,
-		Policy:          "least_used",
-		Capacity:        10000,
+		Instance:  fmt.Sprintf("asp%d%c", h-hostASP1+1, 'a'+k),
+		LogLevel:  "info",
+		LogFormat: "console",
+		Local:     addrs(h),
+		Mgmt:      mgmtAddr(k),
+		Tuning:    "telecom",
+		Pool:      poolHandle,
+		RC:        serviceRC,
+		Policy:    "least_used",
+		Capacity:  10000,
 		// An idle dialogue is given up, and aborted toward the network,
 		// after 3 s: within sigload's 5 s, so that a dialogue whose
 		// Continue died inside the killed gateway ends with an abort
