@@ -101,3 +101,38 @@ func TestTargetsFail(t *testing.T) {
 		t.Errorf("report:\n%s", b.String())
 	}
 }
+
+// The completed share falls short by dialogues whose message died inside
+// the killed gateway: the target fails and says so, and is met with them
+// set aside while they are few and every other dialogue completed.
+func TestCompletedShareInGateway(t *testing.T) {
+	died := func(n int) []LostInGateway {
+		var l []LostInGateway
+		for i := range n {
+			l = append(l, LostInGateway{OTID: fmt.Sprintf("%08x", i), Fault: "SIGKILL gw2"})
+		}
+		return l
+	}
+	for _, c := range []struct {
+		name          string
+		completed     uint64
+		lost, aborted int
+		pass, inGW    bool
+	}{
+		{"none died", 9995, 0, 0, true, false},
+		{"twelve died, the rest completed", 9988, 8, 4, false, true},
+		{"twelve died, 9970 completed", 9970, 8, 4, false, false},
+		{"too many died", 9800, 200, 0, false, false},
+	} {
+		r := passing()
+		r.Summary.Completed = c.completed
+		r.LostInGateway, r.AbortedInGateway = died(c.lost), died(c.aborted)
+		tg := r.Targets()[0]
+		if tg.Pass != c.pass || tg.InGateway != c.inGW {
+			t.Errorf("%s: %+v; want pass %v, in gateway %v", c.name, tg, c.pass, c.inGW)
+		}
+		if c.lost+c.aborted > 0 && !strings.Contains(tg.Measured, "died inside the killed gateway") {
+			t.Errorf("%s: measured %q does not say so", c.name, tg.Measured)
+		}
+	}
+}
