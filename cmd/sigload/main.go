@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,7 @@ func newCommand() *cobra.Command {
 		quiet        bool
 		progress     time.Duration
 		perDialogue  bool
+		cpuProfile   string
 	)
 	cmd := &cobra.Command{
 		Use:   "sigload --gateway ADDR[,ADDR...] --opc PC --dpc PC [flags]",
@@ -139,6 +141,17 @@ Addresses are ip[+ip...]:port, one IP per network for multihoming.
 				return fmt.Errorf("--tuning: %w", err)
 			}
 			cfg.Transport = sctp.Kernel{Config: sctp.Config{Tuning: tu}}
+			if cpuProfile != "" {
+				pf, err := os.Create(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pf.Close()
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			s, err := Run(ctx, cfg)
@@ -186,5 +199,6 @@ Addresses are ip[+ip...]:port, one IP per network for multihoming.
 	f.DurationVar(&progress, "progress", time.Second, "interval of the progress lines (10ms or more)")
 	f.BoolVar(&perDialogue, "per-dialogue", false, "list every finished dialogue in the JSON summary (dialogues: otid, begin_s, end_s, outcome, sends)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof): the generator's own cost")
 	return cmd
 }

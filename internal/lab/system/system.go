@@ -597,11 +597,18 @@ func (s *system) runLoad(ctx context.Context, bin string) (*Result, error) {
 	o := s.o
 	dur := o.LoadDuration()
 	summaryPath := filepath.Join(s.dir, "sigload.json")
-	logf, err := os.Create(filepath.Join(s.dir, "sigload.log"))
+	// Local like the daemons' logs (s.logDir), copied into the run's
+	// folder when sigload is done.
+	logf, err := os.Create(filepath.Join(s.logDir, "sigload.log"))
 	if err != nil {
 		return nil, err
 	}
-	defer logf.Close()
+	defer func() {
+		logf.Close()
+		if err := copyFile(logf.Name(), filepath.Join(s.dir, "sigload.log")); err != nil {
+			s.out("sigload's log not kept: %v", err)
+		}
+	}()
 	lw := &lineWriter{fn: func(line string, at time.Time) {
 		fmt.Fprintln(logf, line)
 		s.addSample(line, at)
