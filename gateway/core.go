@@ -213,8 +213,9 @@ type service struct {
 	members map[uint32]struct{}
 	sls     [256]*server
 	live    int
-	// whole: every element of the pool was live here at once (or the
-	// start-up grace is over); until then its point code waits.
+	// whole: the pool's elements and those ASP-ACTIVE here were once the
+	// same set (or the start-up grace is over); until then its point code
+	// waits.
 	whole bool
 }
 
@@ -914,15 +915,17 @@ func (c *Core) recount(s *service) {
 // destination tells the network whether the point code of s is available:
 // while any of its services has a live element (one emptied pool must not
 // cut the others' traffic). During the start-up grace a service counts
-// only from the moment every element of its pool has been live here at
-// once: a gateway just (re)started must not draw continuations for elements
-// not yet ASP-ACTIVE here, which it could only abort, while the other
-// gateways reach them.
+// only from the moment its pool's elements and the elements ASP-ACTIVE
+// here for it have been the same set: a gateway just (re)started must not
+// draw continuations it could only abort, while the other gateways reach
+// their owners — for an element not yet ASP-ACTIVE here, or for one active
+// here that the embedded registrar, still waiting for its peers' table,
+// does not list yet.
 func (c *Core) destination(s *service) {
 	pc := s.cfg.Key.DPC
 	avail := false
 	for _, o := range c.services {
-		if !o.whole && o.live > 0 && o.live == len(o.members) {
+		if !o.whole && o.live > 0 && o.live == len(o.members) && o.live == len(o.ids) {
 			o.whole = true
 		}
 		avail = avail || (o.cfg.Key.DPC == pc && o.live > 0 && (c.settled || o.whole))
