@@ -170,8 +170,8 @@ func (s *Server) startLinks(gen int, id uint32) error {
 	}
 	// The load is registered in whole steps (updateLoad), and a change of
 	// one step at once: the PE registers changes above its LoadStep, so
-	// it gets one unit less.
-	pc.LoadStep = s.loadQ - 1
+	// it gets one unit less (and never 0, the PE's "default").
+	pc.LoadStep = max(s.loadQ-1, 1)
 	pc.Hunt.Registrars = cfg.Registrars
 	pe := rserpool.NewPEDriver(rserpool.DriverConfig{
 		Transport: cfg.Transport,
