@@ -562,37 +562,26 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return c.sock.SetWriteDeadl
 // socket; blocked Recv and Send return ErrClosed. Note the kernel's rule:
 // if received data is still unread, closing sends ABORT instead. (A process
 // that dies without Close aborts its associations: see newConn.)
-func (c *Conn) Close() error {
-	if !c.closed.CompareAndSwap(false, true) {
-		return nil
-	}
-	var lerr error
-	if err := c.rc.Control(func(fd uintptr) {
-		lerr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{})
-	}); err != nil {
-		lerr = err
-	}
-	cerr := c.sock.Close()
-	if lerr != nil {
-		return fmt.Errorf("sctp: close: SO_LINGER off: %w", lerr)
-	}
-	return cerr
-}
+func (c *Conn) Close() error { return c.release("close: SO_LINGER off", unix.Linger{}) }
 
 // Abort ends the association at once (ABORT) and releases the socket.
-func (c *Conn) Abort() error {
+func (c *Conn) Abort() error { return c.release("abort: SO_LINGER", unix.Linger{Onoff: 1, Linger: 0}) }
+
+// release sets SO_LINGER to l, which makes the close a SHUTDOWN (off) or
+// an ABORT (on, 0 s), and closes the socket, once.
+func (c *Conn) release(what string, l unix.Linger) error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	var lerr error
 	if err := c.rc.Control(func(fd uintptr) {
-		lerr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		lerr = unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &l)
 	}); err != nil {
 		lerr = err
 	}
 	cerr := c.sock.Close()
 	if lerr != nil {
-		return fmt.Errorf("sctp: abort: SO_LINGER: %w", lerr)
+		return fmt.Errorf("sctp: %s: %w", what, lerr)
 	}
 	return cerr
 }
