@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigpool/sigpool/internal/lab/labm3ua"
 	"github.com/sigpool/sigpool/internal/lab/labsctp"
 	"github.com/sigpool/sigpool/internal/lab/netlab"
 	"github.com/sigpool/sigpool/internal/lab/peers"
@@ -74,15 +75,7 @@ func TestLabSigloadTshark(t *testing.T) {
 	if err := capture.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	decode := func(args ...string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		out, err := peers.Decode(ctx, capture.File, append([]string{"--disable-protocol", "gsm_map"}, args...)...)
-		if err != nil {
-			t.Fatalf("tshark: %v\n%s", err, out)
-		}
-		return out
-	}
+	decode := labm3ua.Open(t, capture.File, "gsm_map").Decode
 	if bad := decode("-Y", "_ws.malformed || _ws.expert.severity == error"); strings.TrimSpace(bad) != "" {
 		t.Fatalf("tshark finds malformed frames or errors:\n%s", bad)
 	}

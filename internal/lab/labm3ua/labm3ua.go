@@ -84,7 +84,13 @@ func CaptureData(t testing.TB, name string, payloads [][]byte) *Captured {
 	if err := capture.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	return &Captured{t: t, File: capture.File}
+	return Open(t, capture.File)
+}
+
+// Open is a capture file made otherwise, to decode with Captured.Decode,
+// the protocols disabled turned off.
+func Open(t testing.TB, file string, disabled ...string) *Captured {
+	return &Captured{t: t, File: file, Disabled: disabled}
 }
 
 // Decode runs tshark on the capture with args (after the Disabled
