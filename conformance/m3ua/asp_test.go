@@ -306,23 +306,26 @@ func aspRKM() []tp {
 	reg := func() m3ua.ASPConfig {
 		return m3ua.ASPConfig{AutoActivate: true, Register: []m3ua.RoutingKey{rk(5, 300)}}
 	}
+	// answered: the ASP comes up and sends REG REQ for its key; the peer
+	// answers it with status and rc.
+	answered := func(x *tcx, a *aspIUT, status, rc uint32) {
+		x.Helper()
+		a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
+		a.p.send(0, messages.NewAspUpAck(nil, nil))
+		a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
+		a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: status, RC: rc}))
+	}
 	return []tp{
 		{"M3UA_ASP_RKM_V_002", "an ASP with a routing key sends REG REQ after ASPUP ACK, and ASPAC for the granted Routing Context", func(x *tcx) {
 			a := x.startASP(reg())
-			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
-			a.p.send(0, messages.NewAspUpAck(nil, nil))
-			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
-			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1234}))
+			answered(x, a, params.SuccessfullyRegistered, 1234)
 			a.p.expect(mgmt(x, aspac(0, 1234)))
 		}},
 		{"M3UA_ASP_RKM_V_003", "the ASP (not activating by itself) registers its key, then Client.Deregister sends DEREG REQ for the Routing Context and returns the DEREG RSP results", func(x *tcx) {
 			cfg := reg()
 			cfg.AutoActivate = false
 			a := x.startASP(cfg)
-			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
-			a.p.send(0, messages.NewAspUpAck(nil, nil))
-			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
-			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 1234}))
+			answered(x, a, params.SuccessfullyRegistered, 1234)
 			a.p.expectNothing()
 			done := a.deregister(1234)
 			a.p.expect(mgmt(x, &m3ua.DeregReq{RCs: []uint32{1234}}))
@@ -335,10 +338,7 @@ func aspRKM() []tp {
 		}},
 		{"M3UA_ASP_RKM_V_004", "an active ASP that registered its key leaves with ASPIA, then deregisters: the DEREG REQ carries the Routing Context the SGP gave (4321, from the Registered event)", func(x *tcx) {
 			a := x.startASP(reg())
-			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
-			a.p.send(0, messages.NewAspUpAck(nil, nil))
-			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
-			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.SuccessfullyRegistered, RC: 4321}))
+			answered(x, a, params.SuccessfullyRegistered, 4321)
 			a.p.expect(mgmt(x, aspac(0, 4321)))
 			a.p.send(0, aspacAck(0, 4321))
 			a.waitState(x, m3ua.ASPActive)
@@ -375,10 +375,7 @@ func aspRKM() []tp {
 		}},
 		{"M3UA_ASP_RKM_X_001", "a refused registration leaves the ASP without Routing Context: no ASPAC", func(x *tcx) {
 			a := x.startASP(reg())
-			a.p.expect(mgmt(x, messages.NewAspUp(nil, nil)))
-			a.p.send(0, messages.NewAspUpAck(nil, nil))
-			a.p.expect(mgmt(x, &m3ua.RegReq{Keys: []m3ua.RoutingKey{rk(5, 300)}}))
-			a.p.send(0, regRsp(m3ua.RegResult{LocalRKID: 5, Status: params.PermissionDenied, RC: 0}))
+			answered(x, a, params.PermissionDenied, 0)
 			a.p.expectNothing()
 		}},
 		{"M3UA_ASP_RKM_X_002", "REG RSP while ASP-DOWN gets ERR Unexpected Message", func(x *tcx) {

@@ -59,12 +59,7 @@ func tsSGP() []tp {
 			}
 		}},
 		{"M3UA_SGP_ASPTM_V_015", "override: ASPs with ASP Identifiers 0x11 and 0x22; the second's ASPAC makes the first hear NTFY Alternate ASP Active carrying ASP Identifier 0x22, the ASP now active (RFC 4666 3.8.2)", func(x *tcx) {
-			s := x.startSGP(oneAS(m3ua.Override))
-			p := s.dial()
-			p.upID(0x11, mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
-			p.active([]uint32{1}, mgmt(x, ntfyAS(m3ua.StatusASActive, 1)))
-			q := s.dial()
-			q.upID(0x22)
+			p, q := activeAndStandby(x)
 			q.send(0, aspac(m3ua.Override, 1))
 			q.expect(mgmt(x, aspacAck(m3ua.Override, 1)))
 			p.expect(mgmt(x, ntfyOtherID(m3ua.StatusAlternateASPActive, 1, 0x22)))
@@ -72,12 +67,7 @@ func tsSGP() []tp {
 			q.expectNothing()
 		}},
 		{"M3UA_SGP_ASPTM_I_009", "override: the association of the active ASP (ASP Identifier 0x11) fails; the inactive ASP hears NTFY ASP Failure carrying 0x11 (RFC 4666 3.8.2), then AS-PENDING, then AS-INACTIVE when T(r) expires", func(x *tcx) {
-			s := x.startSGP(oneAS(m3ua.Override))
-			p := s.dial()
-			p.upID(0x11, mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
-			p.active([]uint32{1}, mgmt(x, ntfyAS(m3ua.StatusASActive, 1)))
-			q := s.dial()
-			q.upID(0x22)
+			p, q := activeAndStandby(x)
 			p.a.Abort()
 			q.expect(mgmt(x, ntfyOtherID(m3ua.StatusASPFailure, 1, 0x11)))
 			q.expect(mgmt(x, ntfyAS(m3ua.StatusASPending, 1)))
@@ -230,6 +220,19 @@ func modeClash(have, ask m3ua.TrafficMode) func(x *tcx) {
 
 // upID brings p to ASP-INACTIVE with ASP Identifier id: ASPUP, ASPUP ACK
 // echoing it, then the NTFYs given.
+// activeAndStandby starts an SGP with one override AS: ASP Identifier 0x11
+// (p) is ASP-ACTIVE in it, 0x22 (q) up but not active.
+func activeAndStandby(x *tcx) (p, q *peer) {
+	x.Helper()
+	s := x.startSGP(oneAS(m3ua.Override))
+	p = s.dial()
+	p.upID(0x11, mgmt(x, ntfyAS(m3ua.StatusASInactive, 1)))
+	p.active([]uint32{1}, mgmt(x, ntfyAS(m3ua.StatusASActive, 1)))
+	q = s.dial()
+	q.upID(0x22)
+	return p, q
+}
+
 func (p *peer) upID(id uint32, then ...exp) {
 	p.x.Helper()
 	p.send(0, messages.NewAspUp(params.NewAspIdentifier(id), nil))
